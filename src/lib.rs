@@ -1,0 +1,26 @@
+//! # siamese-digits
+//!
+//! A Siamese network for handwritten digits: one convolutional encoder `f` maps a
+//! 28×28 digit to a point, and two drawings of the same digit land close together.
+//! Trained natively with [burn](https://burn.dev), shipped to the browser as
+//! WebAssembly (WebGPU when the browser has an adapter, burn-ndarray on the CPU
+//! otherwise).
+//!
+//! - [`model`]: the encoder and [`model::SiameseNetwork`], with the `default` and `seed` presets
+//! - [`loss`]: contrastive and triplet losses
+//! - [`distance`]: the Euclidean distance every caller uses
+//! - [`preprocess`]: any raster → the 28×28 MNIST convention
+//! - [`data`]: MNIST readers, balanced samplers, augmentation
+//! - [`train`]: the training step shared by the command line and the browser
+//! - [`metrics`]: pair accuracy, thresholds, ROC AUC, the evaluation protocol
+//! - [`weights`]: the weights file format and the shipped weights
+
+pub mod backend;
+pub mod data;
+pub mod distance;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod preprocess;
+pub mod train;
+pub mod weights;

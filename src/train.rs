@@ -1,0 +1,310 @@
+//! The training step — one for the command line and the browser — and the native loop.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, PairBatch, Sampler, TripletBatch};
+use crate::distance::euclidean_matrix;
+use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, TripletLoss, TripletLossConfig};
+use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
+
+/// Which loss to train with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    Contrastive,
+    Triplet,
+}
+
+impl std::str::FromStr for LossKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "contrastive" => Ok(Self::Contrastive),
+            "triplet" => Ok(Self::Triplet),
+            other => Err(format!("unknown loss `{other}` (expected `contrastive` or `triplet`)")),
+        }
+    }
+}
+
+/// Hyper-parameters of a training run.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    #[config(default = "LossKind::Contrastive")]
+    pub loss: LossKind,
+    /// Contrastive margin m, or triplet margin α.
+    #[config(default = 1.0)]
+    pub margin: f32,
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Pairs (or triplets) per step.
+    #[config(default = 128)]
+    pub batch_size: usize,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Triplet loss only: each anchor's negative is the closest other-digit
+    /// negative in the batch rather than the one drawn with it.
+    #[config(default = false)]
+    pub hard_negatives: bool,
+    #[config(default = true)]
+    pub augment: bool,
+}
+
+/// One batch, as the chosen loss needs it.
+pub enum Batch {
+    Pairs(PairBatch),
+    Triplets(TripletBatch),
+}
+
+impl Batch {
+    /// Draw a batch of `n` for `loss` from `set`.
+    pub fn sample(sampler: &mut Sampler, set: &Dataset, loss: LossKind, n: usize) -> Self {
+        match loss {
+            LossKind::Contrastive => Batch::Pairs(sampler.pairs(set, n)),
+            LossKind::Triplet => Batch::Triplets(sampler.triplets(set, n)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Batch::Pairs(p) => p.same.len(),
+            Batch::Triplets(t) => t.anchor_labels.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn images(flat: &[f32], device: &Device) -> Tensor<4> {
+    let n = flat.len() / IMAGE_PIXELS;
+    Tensor::from_data(TensorData::new(flat.to_vec(), [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device)
+}
+
+enum Objective {
+    Contrastive(ContrastiveLoss),
+    Triplet { loss: TripletLoss, hard_negatives: bool },
+}
+
+/// A model, its optimiser and its loss. [`Trainer::step`] never reads a tensor
+/// back, so the same code runs on WebGPU, where reads are asynchronous.
+pub struct Trainer {
+    pub model: SiameseNetwork,
+    optim: ModuleOptimizer,
+    objective: Objective,
+    pub config: TrainConfig,
+    device: Device,
+}
+
+/// The state before a step, to roll back to if the step's loss is not finite.
+struct Snapshot {
+    model: SiameseNetwork,
+    optim: ModuleOptimizer,
+}
+
+/// A step taken but not yet judged: read [`Step::values`] (synchronously or not)
+/// and hand them to [`Trainer::settle`].
+pub struct Step {
+    /// `[loss, Σ|weights after the update|]`, shape `[2]`.
+    pub values: Tensor<1>,
+    snapshot: Snapshot,
+}
+
+/// Σ|w| over every parameter: non-finite as soon as one weight is.
+struct WeightSum(Vec<Tensor<1>>);
+
+impl burn::module::ModuleVisitor for WeightSum {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        self.0.push(param.val().abs().sum());
+    }
+}
+
+impl Trainer {
+    /// `model` is moved to `device` with autodiff enabled.
+    pub fn new(model: SiameseNetwork, config: TrainConfig, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        let objective = match config.loss {
+            LossKind::Contrastive => Objective::Contrastive(ContrastiveLossConfig::new().with_margin(config.margin).init()),
+            LossKind::Triplet => Objective::Triplet {
+                loss: TripletLossConfig::new().with_margin(config.margin).init(),
+                hard_negatives: config.hard_negatives,
+            },
+        };
+        Self {
+            model: model.to_device(&device).train(),
+            optim: AdamConfig::new().init(),
+            objective,
+            config,
+            device,
+        }
+    }
+
+    /// One Adam step on `batch` at `learning_rate`. The loss is the batch's before the update.
+    pub fn step(&mut self, batch: &Batch, learning_rate: f64) -> Step {
+        let d = &self.device;
+        let loss = match (&self.objective, batch) {
+            (Objective::Contrastive(loss), Batch::Pairs(p)) => {
+                let (e1, e2) = self.model.forward(images(&p.first, d), images(&p.second, d));
+                let same = Tensor::<1, Bool>::from_data(TensorData::new(p.same.clone(), [p.same.len()]), d);
+                loss.forward(e1, e2, same)
+            }
+            (Objective::Triplet { loss, hard_negatives }, Batch::Triplets(t)) => {
+                let anchor = self.model.embed(images(&t.anchor, d));
+                let positive = self.model.embed(images(&t.positive, d));
+                let mut negative = self.model.embed(images(&t.negative, d));
+                if *hard_negatives {
+                    negative = hardest_negatives(anchor.clone(), negative, &t.anchor_labels, &t.negative_labels);
+                }
+                loss.forward(anchor, positive, negative)
+            }
+            _ => panic!("the batch does not match the loss: contrastive takes pairs, triplet takes triplets"),
+        };
+        let snapshot = Snapshot { model: self.model.clone(), optim: self.optim.clone() };
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optim.step(learning_rate, self.model.clone(), grads);
+        let mut sum = WeightSum(Vec::new());
+        self.model.visit(&mut sum);
+        let weights = Tensor::cat(sum.0, 0).sum().detach();
+        Step { values: Tensor::cat(vec![loss.detach(), weights], 0), snapshot }
+    }
+
+    /// Judge a step from its read-back `values`: if the loss or any weight is not
+    /// finite, undo the step (weights and optimiser state) and say so.
+    pub fn settle(&mut self, step: Step, values: &[f32]) -> Result<f32, String> {
+        match values {
+            [loss, weights] if loss.is_finite() && weights.is_finite() => Ok(*loss),
+            _ => {
+                self.model = step.snapshot.model;
+                self.optim = step.snapshot.optim;
+                Err(format!(
+                    "the training step diverged (loss {}); it was undone — lower the learning rate",
+                    values.first().copied().unwrap_or(f32::NAN)
+                ))
+            }
+        }
+    }
+
+    /// The model for inference: no autodiff, no dropout.
+    pub fn inference_model(&self) -> SiameseNetwork {
+        self.model.valid()
+    }
+}
+
+/// For each anchor, the nearest negative in the batch whose digit differs from the anchor's.
+///
+/// # Shapes
+///
+/// - anchor: `[batch, embedding]`, negative: `[negatives, embedding]`
+/// - output: `[batch, embedding]`
+fn hardest_negatives(anchor: Tensor<2>, negative: Tensor<2>, anchor_labels: &[u8], negative_labels: &[u8]) -> Tensor<2> {
+    let distances = euclidean_matrix(anchor.detach(), negative.clone().detach()); // [batch, negatives]
+    let same_digit: Vec<bool> = anchor_labels.iter().flat_map(|a| negative_labels.iter().map(move |b| a == b)).collect();
+    let shape = [anchor_labels.len(), negative_labels.len()];
+    let mask = Tensor::<2, Bool>::from_data(TensorData::new(same_digit, shape), &negative.device());
+    let index: Tensor<1, Int> = distances.mask_fill(mask, f32::INFINITY).argmin(1).squeeze_dim(1); // [batch]
+    negative.select(0, index)
+}
+
+/// Progress of the native loop, reported after every step.
+pub struct Progress {
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f32,
+    pub pairs: usize,
+}
+
+/// Train for `steps` steps with a cosine-decaying learning rate. Reads every loss
+/// back synchronously: a native / CPU loop (the browser drives [`Trainer::step`] itself).
+pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, mut report: impl FnMut(Progress)) -> Result<(), String> {
+    let config = trainer.config.clone();
+    let mut sampler = Sampler::new(set, config.seed, config.augment).map_err(|e| e.to_string())?;
+    for step in 0..steps {
+        let progress = step as f64 / steps as f64;
+        let lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+        let batch = Batch::sample(&mut sampler, set, config.loss, config.batch_size);
+        let taken = trainer.step(&batch, lr);
+        let values = taken.values.to_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let loss = trainer.settle(taken, &values).map_err(|e| format!("step {}: {e}", step + 1))?;
+        report(Progress { step: step + 1, steps, loss, pairs: (step + 1) * config.batch_size });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu;
+    use crate::model::{EncoderConfig, Preset};
+
+    /// Two easy "digits": a bright left half vs. a bright right half, with noise.
+    fn halves(n: usize) -> Dataset {
+        let mut set = Dataset::default();
+        let mut rng = crate::data::Rng::new(9);
+        for i in 0..n {
+            let label = (i % 2) as u8;
+            let image: Vec<f32> = (0..IMAGE_PIXELS)
+                .map(|p| {
+                    let left = p % IMAGE_SIDE < IMAGE_SIDE / 2;
+                    let on = if label == 0 { left } else { !left };
+                    (if on { 0.8 } else { 0.0 }) + rng.uniform(0.0, 0.2)
+                })
+                .collect();
+            set.push(&image, label);
+        }
+        set
+    }
+
+    fn mean_loss(loss: LossKind, hard_negatives: bool) -> (f32, f32) {
+        let device = cpu();
+        device.seed(1);
+        let set = halves(40);
+        let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
+        let config = TrainConfig::new().with_loss(loss).with_margin(if loss == LossKind::Triplet { 0.5 } else { 1.0 })
+            .with_batch_size(16).with_augment(false).with_hard_negatives(hard_negatives).with_learning_rate(3e-3);
+        let mut trainer = Trainer::new(model, config, &device);
+        let mut losses = Vec::new();
+        fit(&mut trainer, &set, 30, |p| losses.push(p.loss)).unwrap();
+        let first: f32 = losses[..5].iter().sum::<f32>() / 5.0;
+        let last: f32 = losses[25..].iter().sum::<f32>() / 5.0;
+        (first, last)
+    }
+
+    #[test]
+    fn contrastive_training_lowers_the_loss() {
+        let (first, last) = mean_loss(LossKind::Contrastive, false);
+        assert!(last < first * 0.5, "loss went from {first} to {last}");
+    }
+
+    #[test]
+    fn triplet_training_with_hard_negatives_lowers_the_loss() {
+        let (first, last) = mean_loss(LossKind::Triplet, true);
+        assert!(last < first * 0.5, "loss went from {first} to {last}");
+    }
+
+    #[test]
+    fn hardest_negative_is_the_nearest_other_digit() {
+        let device = cpu();
+        let anchor = Tensor::<2>::from_floats([[0.0, 0.0], [10.0, 0.0]], &device);
+        let negative = Tensor::<2>::from_floats([[1.0, 0.0], [9.0, 0.0], [5.0, 0.0]], &device);
+        // Anchor 0 (digit 1) may not take negative 0 (digit 1): nearest allowed is [5, 0].
+        let picked = hardest_negatives(anchor, negative, &[1, 2], &[1, 3, 4]);
+        assert_eq!(picked.into_data().try_to_vec::<f32>().unwrap(), vec![5.0, 0.0, 9.0, 0.0]);
+    }
+
+    #[test]
+    fn a_diverging_step_is_undone() {
+        let device = cpu();
+        let set = halves(20);
+        let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
+        let config = TrainConfig::new().with_batch_size(8).with_augment(false).with_learning_rate(f64::INFINITY);
+        let mut trainer = Trainer::new(model, config, &device);
+        let err = fit(&mut trainer, &set, 5, |_| {}).unwrap_err();
+        assert!(err.contains("lower the learning rate"), "{err}");
+        let after = crate::metrics::embed_all(&trainer.inference_model(), set.image(0), &device);
+        assert!(after.iter().all(|v| v.is_finite()), "{after:?}");
+    }
+}
