@@ -161,6 +161,47 @@ fn gunzip_if_needed(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, DataError> {
     Err(DataError::Format { path: path.to_owned(), reason: "gzip is not supported in the browser build".into() })
 }
 
+const SAMPLES_MAGIC: &[u8; 8] = b"SIAMDIGS";
+
+impl Dataset {
+    /// The first `per_digit` images of each digit.
+    pub fn take_per_digit(&self, per_digit: usize) -> Dataset {
+        let mut out = Dataset::default();
+        for indices in self.by_class() {
+            for &i in indices.iter().take(per_digit) {
+                out.push(self.image(i), self.labels[i]);
+            }
+        }
+        out
+    }
+
+    /// Compact bytes for bundling (pixels quantised to `u8`, as MNIST stores them):
+    /// `b"SIAMDIGS"`, count `u32` LE, labels, pixels.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = SAMPLES_MAGIC.to_vec();
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.labels);
+        out.extend(self.images.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8));
+        out
+    }
+
+    /// Inverse of [`Dataset::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Dataset, String> {
+        let bad = || "not a siamese-digits sample bundle".to_string();
+        if bytes.len() < 12 || &bytes[..8] != SAMPLES_MAGIC {
+            return Err(bad());
+        }
+        let n = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        if bytes.len() != 12 + n * (1 + IMAGE_PIXELS) || bytes[12..12 + n].iter().any(|&l| l > 9) {
+            return Err(bad());
+        }
+        Ok(Dataset {
+            labels: bytes[12..12 + n].to_vec(),
+            images: bytes[12 + n..].iter().map(|&p| p as f32 / 255.0).collect(),
+        })
+    }
+}
+
 /// A small, seedable generator (SplitMix64): the same seed gives the same
 /// pairs on every platform, wasm included.
 #[derive(Clone, Debug)]
@@ -458,6 +499,16 @@ mod tests {
         }
         assert_eq!(protocol_pairs(&set, 7, 0).len(), 7);
         assert_eq!(protocol_pairs(&set, 1000, 0), protocol_pairs(&set, 1000, 0));
+    }
+
+    #[test]
+    fn sample_bundles_round_trip() {
+        let set = toy(4).take_per_digit(2);
+        assert_eq!(set.len(), 20);
+        let back = Dataset::from_bytes(&set.to_bytes()).unwrap();
+        assert_eq!(back.labels, set.labels);
+        assert!(back.images.iter().zip(&set.images).all(|(a, b)| (a - b).abs() <= 0.5 / 255.0));
+        assert!(Dataset::from_bytes(&set.to_bytes()[..30]).is_err());
     }
 
     #[test]

