@@ -37,6 +37,13 @@ pub fn euclidean_matrix(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     squared.add_scalar(EPS).sqrt().sub_scalar(EPS.sqrt()) // [n, m]
 }
 
+/// [`euclidean`] for one pair of embeddings already read back to the host.
+pub fn euclidean_host(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "embeddings of {} and {} values", a.len(), b.len());
+    let squared: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    (squared + EPS).sqrt() - EPS.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +56,16 @@ mod tests {
         let a = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]], &device);
         let b = Tensor::<2>::from_floats([[3.0, 4.0], [1.0, 2.0], [-1.0, -1.5]], &device);
         euclidean(a, b).into_data().assert_approx_eq::<f32>(&TensorData::from([5.0, 0.0, 2.0]), Tolerance::default());
+    }
+
+    #[test]
+    fn host_version_agrees() {
+        let a = [0.25f32, -1.0, 3.0];
+        let b = [1.0f32, 0.5, -2.0];
+        let t = |v: [f32; 3]| Tensor::<2>::from_floats([v], &test_device());
+        let tensor: f32 = euclidean(t(a), t(b)).into_scalar();
+        assert!((euclidean_host(&a, &b) - tensor).abs() < 1e-6);
+        assert_eq!(euclidean_host(&a, &a), 0.0);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`loss`]: contrastive and triplet losses
 //! - [`distance`]: the Euclidean distance every caller uses
 //! - [`preprocess`]: any raster → the 28×28 MNIST convention
+//! - [`projection`]: PCA of embeddings for the 2-D map
 //! - [`data`]: MNIST readers, balanced samplers, augmentation
 //! - [`train`]: the training step shared by the command line and the browser
 //! - [`metrics`]: pair accuracy, thresholds, ROC AUC, the evaluation protocol
@@ -23,6 +24,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod projection;
 pub mod train;
 pub mod weights;
 #[cfg(target_arch = "wasm32")]

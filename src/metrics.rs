@@ -6,6 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 
 use crate::data::{Dataset, protocol_pairs};
+use crate::distance::euclidean_host;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 
 /// Fraction of pairs judged right when "same" means `distance < threshold`.
@@ -87,16 +88,17 @@ pub struct Report {
     pub oracle_accuracy: f64,
 }
 
+/// Distances between rows `(i, j)` of `embeddings` (`n × dim`, flattened).
+pub fn pair_distances(embeddings: &[f32], dim: usize, pairs: impl IntoIterator<Item = (usize, usize)>) -> Vec<f32> {
+    let row = |i: usize| &embeddings[i * dim..(i + 1) * dim];
+    pairs.into_iter().map(|(i, j)| euclidean_host(row(i), row(j))).collect()
+}
+
 /// Distances and labels of the protocol pairs of `set` (see [`protocol_pairs`]).
 pub fn protocol_distances(model: &SiameseNetwork, set: &Dataset, max_pairs: usize, seed: u64, device: &Device) -> (Vec<f32>, Vec<bool>) {
     let pairs = protocol_pairs(set, max_pairs, seed);
     let embeddings = embed_all(model, &set.images, device);
-    let dim = embeddings.len() / set.len();
-    let row = |i: usize| &embeddings[i * dim..(i + 1) * dim];
-    let distances = pairs
-        .iter()
-        .map(|&(i, j, _)| row(i).iter().zip(row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt())
-        .collect();
+    let distances = pair_distances(&embeddings, embeddings.len() / set.len(), pairs.iter().map(|p| (p.0, p.1)));
     (distances, pairs.iter().map(|p| p.2).collect())
 }
 

@@ -240,6 +240,14 @@ impl Encoder {
         }
     }
 
+    /// Stop training the convolution stages: fine-tuning then adapts only the fully
+    /// connected layers, which keeps the general features and skips the costly
+    /// convolution backward pass.
+    pub fn freeze_features(mut self) -> Self {
+        self.stages = self.stages.into_iter().map(|s| s.no_grad()).collect();
+        self
+    }
+
     /// `Dropout2d`: zero whole channels while training. burn's `Dropout` applied to a
     /// `[batch, channels, 1, 1]` mask of ones yields the scaled channel mask, and
     /// follows `train()` / `valid()` like every other dropout.

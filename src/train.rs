@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub hard_negatives: bool,
     #[config(default = true)]
     pub augment: bool,
+    /// Train only the fully connected layers (see [`crate::model::Encoder::freeze_features`]).
+    #[config(default = false)]
+    pub freeze_features: bool,
 }
 
 /// One batch, as the chosen loss needs it.
@@ -109,17 +112,18 @@ struct Snapshot {
 /// A step taken but not yet judged: read [`Step::values`] (synchronously or not)
 /// and hand them to [`Trainer::settle`].
 pub struct Step {
-    /// `[loss, Σ|weights after the update|]`, shape `[2]`.
+    /// `[loss, Σw² over the weights after the update]`, shape `[2]`.
     pub values: Tensor<1>,
     snapshot: Snapshot,
 }
 
-/// Σ|w| over every parameter: non-finite as soon as one weight is.
+/// Σw² over every parameter: non-finite as soon as one weight is, or as soon as an
+/// absurd learning rate throws the weights to ~1e19 and beyond.
 struct WeightSum(Vec<Tensor<1>>);
 
 impl burn::module::ModuleVisitor for WeightSum {
     fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-        self.0.push(param.val().abs().sum());
+        self.0.push(param.val().square().sum());
     }
 }
 
@@ -134,8 +138,12 @@ impl Trainer {
                 hard_negatives: config.hard_negatives,
             },
         };
+        let mut model = model.to_device(&device).train();
+        if config.freeze_features {
+            model.encoder = model.encoder.freeze_features();
+        }
         Self {
-            model: model.to_device(&device).train(),
+            model,
             optim: AdamConfig::new().init(),
             objective,
             config,

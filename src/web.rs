@@ -17,6 +17,7 @@ use crate::distance::euclidean;
 use crate::metrics;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 use crate::preprocess::{rgba_to_gray, to_mnist};
+use crate::projection::Pca;
 use crate::train::{Batch, LossKind, TrainConfig, Trainer};
 use crate::weights::{self, Header, SHIPPED};
 
@@ -59,7 +60,8 @@ async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, String> {
 enum Gpu {
     Untried,
     Starting,
-    Ready(Device),
+    /// The burn device, and wgpu's handle to the same GPU device (to destroy it in tests).
+    Ready(Device, burn::tensor::wgpu::wgpu::Device),
     Unavailable(String),
 }
 
@@ -99,7 +101,7 @@ async fn gpu_device() -> Result<Device, String> {
     loop {
         let state = GPU.with(|g| g.borrow().clone());
         match state {
-            Gpu::Ready(device) => return Ok(device),
+            Gpu::Ready(device, _) => return Ok(device),
             Gpu::Unavailable(reason) => return Err(reason),
             Gpu::Starting => sleep(10).await,
             Gpu::Untried => break,
@@ -109,17 +111,17 @@ async fn gpu_device() -> Result<Device, String> {
     let result = match probe_adapter().await {
         Err(reason) => Err(reason),
         Ok(()) => Device::wgpu_options()
-            .init_async()
+            .init_with_setup_async()
             .await
             .map_err(|e| format!("WebGPU initialisation failed: {e}")),
     };
     GPU.with(|g| {
         *g.borrow_mut() = match &result {
-            Ok(device) => Gpu::Ready(device.clone()),
+            Ok((device, setup)) => Gpu::Ready(device.clone(), setup.device.clone()),
             Err(reason) => Gpu::Unavailable(reason.clone()),
         }
     });
-    result
+    result.map(|(device, _)| device)
 }
 
 #[derive(Deserialize, Default)]
@@ -153,6 +155,7 @@ struct State {
     replay: Dataset,
     rng: Rng,
     on_fallback: Option<Function>,
+    map: Option<Pca>,
 }
 
 /// The Siamese network, ready to answer the page.
@@ -240,6 +243,7 @@ impl Engine {
             replay,
             rng: Rng::new(0),
             on_fallback: None,
+            map: None,
         }));
         let engine = Engine { state };
         // One real computation: a GPU that cannot run our kernels is found now.
@@ -251,6 +255,18 @@ impl Engine {
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.state.borrow().backend.to_string()
+    }
+
+    /// Destroy the page's WebGPU device, as a driver reset or a GPU that goes away
+    /// would: engines on WebGPU then move to the CPU on their next call. For tests
+    /// and for trying the fallback by hand; does nothing without a GPU device.
+    #[wasm_bindgen(js_name = destroyGpuDevice)]
+    pub fn destroy_gpu_device() {
+        GPU.with(|g| {
+            if let Gpu::Ready(_, device) = &*g.borrow() {
+                device.destroy();
+            }
+        });
     }
 
     /// Why the engine is on the CPU although WebGPU was wanted, if it is.
@@ -340,11 +356,67 @@ impl Engine {
         let set = Dataset::from_bytes(VALIDATION).map_err(err)?;
         let pairs = crate::data::protocol_pairs(&set, usize::MAX, 0);
         let embeddings = self.embed_many(set.images.clone()).await?;
-        let dim = embeddings.len() / set.len();
-        let row = |i: usize| &embeddings[i * dim..(i + 1) * dim];
-        let distances: Vec<f32> =
-            pairs.iter().map(|&(i, j, _)| row(i).iter().zip(row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt()).collect();
+        let distances = metrics::pair_distances(&embeddings, self.embedding_size(), pairs.iter().map(|p| (p.0, p.1)));
         let same: Vec<bool> = pairs.iter().map(|p| p.2).collect();
+        Ok(metrics::pair_accuracy(&distances, &same, self.threshold()))
+    }
+
+    /// The embedding map: embeds the bundled validation digits, fits a PCA to them
+    /// and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
+    /// Call again after fine-tuning to redraw the map for the new weights.
+    #[wasm_bindgen(js_name = referenceMap)]
+    pub async fn reference_map(&self) -> Result<Vec<f32>, JsError> {
+        let embeddings = self.embed_many(Dataset::from_bytes(VALIDATION).map_err(err)?.images).await?;
+        let dim = self.embedding_size();
+        let pca = Pca::fit(&embeddings, dim);
+        let points = embeddings.chunks_exact(dim).flat_map(|e| pca.project(e)).collect();
+        self.state.borrow_mut().map = Some(pca);
+        Ok(points)
+    }
+
+    /// Where an embedding falls on the map of the last `referenceMap()`: `[x, y]`.
+    pub fn project(&self, embedding: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let s = self.state.borrow();
+        let pca = s.map.as_ref().ok_or_else(|| err("call referenceMap() before project()"))?;
+        if embedding.len() != s.header.config.embedding {
+            return Err(err(format!("expected an embedding of {} values, got {}", s.header.config.embedding, embedding.len())));
+        }
+        Ok(pca.project(&embedding).to_vec())
+    }
+
+    /// Pair accuracy at the threshold on the user's own data: every pair of labelled
+    /// examples plus every marked pair. `NaN` when there is no pair yet.
+    #[wasm_bindgen(js_name = userAccuracy)]
+    pub async fn user_accuracy(&self) -> Result<f64, JsError> {
+        let (examples, marked) = {
+            let s = self.state.borrow();
+            (s.examples.clone(), s.pairs.clone())
+        };
+        let mut flat = examples.images.clone();
+        for (a, b, _) in &marked {
+            flat.extend_from_slice(a);
+            flat.extend_from_slice(b);
+        }
+        if flat.is_empty() {
+            return Ok(f64::NAN);
+        }
+        let embeddings = self.embed_many(flat).await?;
+        let n = examples.len();
+        let (mut pairs, mut same) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            for j in i + 1..n {
+                pairs.push((i, j));
+                same.push(examples.labels[i] == examples.labels[j]);
+            }
+        }
+        for (k, (_, _, s)) in marked.iter().enumerate() {
+            pairs.push((n + 2 * k, n + 2 * k + 1));
+            same.push(*s);
+        }
+        let distances = metrics::pair_distances(&embeddings, self.embedding_size(), pairs);
+        if distances.is_empty() {
+            return Ok(f64::NAN);
+        }
         Ok(metrics::pair_accuracy(&distances, &same, self.threshold()))
     }
 
@@ -414,7 +486,8 @@ impl Engine {
     }
 
     /// One fine-tuning step: `{ loss: 'contrastive' | 'triplet', learningRate, batchSize }`.
-    /// Half the batch comes from the user's examples, half from the replay sample.
+    /// Half the batch comes from the user's examples, half from the replay sample;
+    /// the convolution stages stay frozen.
     /// Resolves to the step's loss; a step that diverges is undone and throws.
     #[wasm_bindgen(js_name = trainStep)]
     pub async fn train_step(&self, options: JsValue) -> Result<f32, JsError> {
@@ -441,7 +514,13 @@ impl Engine {
             let rebuild = s.trainer.as_ref().is_none_or(|t| t.config.loss != loss);
             if rebuild {
                 let margin = if loss == LossKind::Triplet { 0.5 } else { 1.0 };
-                let config = TrainConfig::new().with_loss(loss).with_margin(margin).with_batch_size(batch_size);
+                // Only the fully connected layers adapt: a few drawings should bend the
+                // metric, not relearn strokes (and the CPU step gets ~10× cheaper).
+                let config = TrainConfig::new()
+                    .with_loss(loss)
+                    .with_margin(margin)
+                    .with_batch_size(batch_size)
+                    .with_freeze_features(true);
                 s.trainer = Some(Trainer::new(s.model.clone(), config, &s.device.clone()));
             }
             s.training = true;

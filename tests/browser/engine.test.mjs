@@ -1,0 +1,133 @@
+// The wasm engine in a real Chromium, on both backends (README: tests/run-all.sh).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, openPage } from './harness.mjs';
+
+let server, origin;
+before(async () => ({ server, origin } = await startServer()));
+after(() => server.close());
+
+/** Runs in the page: import the engine once and expose it on window. */
+async function boot(page, backend) {
+  return page.evaluate(async (backend) => {
+    const { default: init, Engine } = await import('/pkg/siamese_digits.js');
+    await init();
+    window.Engine = Engine;
+    window.engine = await Engine.create({ backend });
+    const images = window.engine.validationImages();
+    window.labels = Array.from(window.engine.validationLabels());
+    window.img = (i) => images.slice(i * 784, (i + 1) * 784);
+    return { backend: window.engine.backend, reason: window.engine.fallbackReason, threshold: window.engine.threshold };
+  }, backend);
+}
+
+for (const backend of ['webgpu', 'cpu']) {
+  test(`engine on ${backend}`, { timeout: 300_000 }, async (t) => {
+    const browser = await launch(backend);
+    const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
+    try {
+      const info = await boot(page, 'auto');
+      await t.test('auto picks the right backend', () => {
+        assert.equal(info.backend, backend);
+        if (backend === 'cpu') assert.match(info.reason, /adapter/);
+        else assert.equal(info.reason, undefined);
+        assert.ok(info.threshold > 0 && info.threshold < 2);
+      });
+
+      await t.test('distances: finite, zero for identical inputs, and separate digits', async () => {
+        const r = await page.evaluate(async () => {
+          const same = await engine.distance(img(0), img(0));
+          const acc = await engine.validationAccuracy();
+          const d = await engine.distance(img(1), img(2));
+          return { same, acc, d };
+        });
+        assert.equal(r.same, 0);
+        assert.ok(Number.isFinite(r.d) && r.d > 0);
+        assert.ok(r.acc >= 0.98, `pair accuracy on 600 bundled pairs: ${r.acc}`);
+      });
+
+      if (backend === 'webgpu') {
+        await t.test('WebGPU and CPU agree within 1e-4 (relative)', async () => {
+          const worst = await page.evaluate(async () => {
+            const cpu = await Engine.create({ backend: 'cpu' });
+            if (cpu.backend !== 'cpu') throw new Error('asked for cpu');
+            let worst = 0;
+            for (let i = 0; i < 20; i++) {
+              const [a, b] = [img(i), img((i * 7 + 3) % 300)];
+              const [g, c] = [await engine.distance(a, b), await cpu.distance(a, b)];
+              worst = Math.max(worst, Math.abs(g - c) / Math.max(Math.abs(c), 1e-6));
+            }
+            return worst;
+          });
+          assert.ok(worst <= 1e-4, `worst relative difference ${worst}`);
+        });
+      }
+
+      await t.test('bad input throws a clear error and the engine keeps working', async () => {
+        const r = await page.evaluate(async () => {
+          const attempt = async (f) => { try { await f(); return 'no error'; } catch (e) { return String(e.message ?? e); } };
+          const nan = img(0); nan[5] = NaN;
+          const out = {
+            short: await attempt(() => engine.distance(new Float32Array(783), img(0))),
+            nan: await attempt(() => engine.distance(img(0), nan)),
+            blank: await attempt(() => engine.preprocess(new Uint8ClampedArray(40 * 40 * 4).fill(255), 40, 40)),
+            rgba: await attempt(() => engine.preprocess(new Uint8ClampedArray(10), 40, 40)),
+            noExamples: await attempt(() => engine.trainStep({})),
+            weights: await attempt(() => engine.importWeights(new Uint8Array([1, 2, 3]))),
+          };
+          engine.addExample(img(0), labels[0]);
+          engine.addExample(img(1), labels[1]);
+          out.singleClass = await attempt(() => engine.trainStep({}));
+          engine.clearExamples();
+          out.after = await engine.distance(img(0), img(1));
+          return out;
+        });
+        assert.match(r.short, /expected 784 values .* got 783/);
+        assert.match(r.nan, /not a finite number/);
+        assert.match(r.blank, /nothing is drawn/);
+        assert.match(r.rgba, /expected 6400 values/);
+        assert.match(r.noExamples, /add some examples first/);
+        assert.match(r.weights, /not a siamese-digits weights file/);
+        assert.match(r.singleClass, /at least two different digits/);
+        assert.ok(Number.isFinite(r.after));
+      });
+
+      await t.test('fine-tuning lowers the loss; an absurd rate is undone; export → reset → import is exact', async () => {
+        const r = await page.evaluate(async () => {
+          // 20 labelled digits (two of each) from the bundled validation sample.
+          for (let d = 0; d < 10; d++) {
+            const idx = labels.map((l, i) => [l, i]).filter(([l]) => l === d).slice(0, 2);
+            for (const [, i] of idx) engine.addExample(img(i), d);
+          }
+          const probe = [[0, 1], [2, 3], [4, 5], [6, 7]];
+          const distances = async () => Promise.all(probe.map(([a, b]) => engine.distance(img(a), img(b))));
+          const losses = [];
+          for (let s = 0; s < 30; s++) losses.push(await engine.trainStep({ loss: 'contrastive', learningRate: 1e-3, batchSize: 32 }));
+          const tuned = await distances();
+          let absurd;
+          try { await engine.trainStep({ learningRate: 1e30 }); absurd = 'no error'; } catch (e) { absurd = e.message; }
+          const afterAbsurd = await distances();
+          const bytes = engine.exportWeights();
+          engine.reset();
+          const shipped = await distances();
+          engine.importWeights(bytes);
+          const imported = await distances();
+          const triplet = await engine.trainStep({ loss: 'triplet', learningRate: 1e-4, batchSize: 16 });
+          return { losses, tuned, absurd, afterAbsurd, shipped, imported, triplet, size: bytes.length };
+        });
+        const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        assert.ok(r.losses.every(Number.isFinite));
+        assert.ok(mean(r.losses.slice(-5)) < mean(r.losses.slice(0, 5)), `loss ${r.losses.map((l) => l.toFixed(4)).join(' ')}`);
+        assert.match(r.absurd, /diverged.*undone/);
+        assert.deepEqual(r.afterAbsurd, r.tuned);
+        assert.notDeepEqual(r.shipped, r.tuned);
+        assert.deepEqual(r.imported, r.tuned);
+        assert.ok(Number.isFinite(r.triplet));
+      });
+
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}

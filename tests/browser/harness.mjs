@@ -1,0 +1,37 @@
+// Shared set-up for the browser tests: the static server, Debian's Chromium with
+// or without a (software) WebGPU adapter, and a page that fails the test on any
+// console error or request to another host.
+import { chromium } from 'playwright-core';
+import { serve } from '../../.ci/serve.mjs';
+
+export const BACKENDS = {
+  // SwiftShader's WebGPU adapter: what a browser with WebGPU looks like here.
+  webgpu: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'],
+  // No flag: navigator.gpu exists but requestAdapter() resolves to null.
+  cpu: [],
+};
+
+export async function startServer() {
+  const server = await serve({ port: 0 });
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
+export async function launch(backend) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...BACKENDS[backend]],
+  });
+}
+
+/** A page whose console errors and foreign requests are collected in `problems`. */
+export async function openPage(browser, origin, path) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push(`request to another host: ${r.url()}`); });
+  if (path) await page.goto(origin + path);
+  return { context, page, problems };
+}

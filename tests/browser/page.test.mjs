@@ -1,0 +1,234 @@
+// The demo page and the blog embed in a real Chromium, on both backends: pointer
+// strokes on the pads, live distance and verdict, fine-tuning end to end, reload,
+// two embeds (one from another origin), offline reload. Screenshots of the main
+// states go to target/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { startServer, launch, openPage } from './harness.mjs';
+
+const SHOTS = new URL('../../target/screenshots/', import.meta.url);
+mkdirSync(SHOTS, { recursive: true });
+
+let server, origin, other;
+before(async () => {
+  ({ server, origin } = await startServer());
+  other = await startServer(); // a second origin, for the cross-host embed
+});
+after(() => { server.close(); other.server.close(); });
+
+// Synthetic stroke digits in a unit box: polylines, varied per drawing.
+const circle = (n = 24) => Array.from({ length: n + 1 }, (_, i) => [0.5 + 0.32 * Math.sin((2 * Math.PI * i) / n), 0.5 - 0.42 * Math.cos((2 * Math.PI * i) / n)]);
+const SHAPES = {
+  0: [circle()],
+  1: [[[0.42, 0.2], [0.55, 0.08], [0.55, 0.92]]],
+  7: [[[0.2, 0.1], [0.8, 0.1], [0.42, 0.92]]],
+};
+
+/** A digit as strokes in pad pixels (0‥280), scaled, shifted and sheared by `variant`. */
+function strokes(digit, variant) {
+  const [scale, dx, dy, shear] = [[1, 0, 0, 0], [0.8, 20, 10, 0.12], [0.9, -15, -5, -0.1]][variant];
+  return SHAPES[digit].map((line) => line.map(([x, y]) => [
+    40 + dx + 200 * scale * (x + shear * (0.5 - y)),
+    40 + dy + 200 * scale * y,
+  ]));
+}
+
+/** Draw strokes on a pad canvas with real mouse (pointer) events. */
+async function draw(page, pad, lines) {
+  const box = await pad.boundingBox();
+  const at = ([x, y]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height];
+  for (const line of lines) {
+    await page.mouse.move(...at(line[0]));
+    await page.mouse.down();
+    for (let i = 1; i < line.length; i++) {
+      // Several moves per segment, like a real hand.
+      const [a, b] = [line[i - 1], line[i]];
+      for (let t = 1; t <= 4; t++) await page.mouse.move(...at([a[0] + ((b[0] - a[0]) * t) / 4, a[1] + ((b[1] - a[1]) * t) / 4]));
+    }
+    await page.mouse.up();
+  }
+}
+
+const within = (root) => ({
+  pad: (id) => root.locator(`[data-testid=pad-${id}]`),
+  testid: (id) => root.locator(`[data-testid=${id}]`),
+});
+
+/** Clear both pads, draw two digits, wait for the distance of exactly this pair. */
+async function compare(page, ui, a, b) {
+  await ui.testid('clear-a').click();
+  await ui.testid('clear-b').click();
+  await assertEmpty(ui);
+  await draw(page, ui.pad('a'), a);
+  await draw(page, ui.pad('b'), b);
+  await page.waitForTimeout(50);
+  await ui.testid('distance').evaluate((el) => new Promise((resolve) => {
+    // The computation for the final strokes may still be in flight: wait for it to settle.
+    let timer = setTimeout(resolve, 400);
+    new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(resolve, 400); }).observe(el, { attributes: true });
+  }));
+  const value = await ui.testid('distance').getAttribute('data-value');
+  assert.notEqual(value, '', 'a distance once both pads hold ink');
+  return { d: Number(value), verdict: await ui.testid('verdict').textContent() };
+}
+
+/** Cleared pads empty the distance (its data-value) rather than showing a stale one. */
+async function assertEmpty(ui) {
+  await ui.testid('distance').evaluate((el) => new Promise((resolve, reject) => {
+    const deadline = Date.now() + 5000;
+    const check = () => (el.dataset.value === '' ? resolve() : Date.now() > deadline ? reject(new Error(`distance still ${el.dataset.value}`)) : requestAnimationFrame(check));
+    check();
+  }));
+}
+
+for (const backend of ['webgpu', 'cpu']) {
+  test(`demo page on ${backend}`, { timeout: 600_000 }, async (t) => {
+    const browser = await launch(backend);
+    const { context, page, problems } = await openPage(browser, origin);
+    await page.setViewportSize({ width: 900, height: 1400 });
+    try {
+      await page.goto(`${origin}/www/index.html`);
+      await page.evaluate(() => window.siameseReady);
+      const ui = within(page);
+
+      await t.test('backend badge', async () => {
+        assert.match(await ui.testid('backend').textContent(), backend === 'webgpu' ? /webgpu/ : /cpu.*adapter/);
+      });
+
+      await t.test('an empty pad shows a hint, not a distance', async () => {
+        assert.equal(await ui.testid('distance').getAttribute('data-value'), '');
+        assert.match(await ui.testid('verdict').textContent(), /Draw a digit/);
+        await draw(page, ui.pad('a'), strokes(1, 0));
+        await page.waitForFunction(() => /pad B/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=verdict]').textContent));
+      });
+
+      await t.test('strokes of the same digit come out closer than strokes of different digits', async () => {
+        const results = {};
+        for (const [x, y] of [[0, 0], [1, 1], [7, 7], [0, 1], [1, 7], [7, 0], [0, 7]]) {
+          results[`${x}${y}`] = await compare(page, ui, strokes(x, 1), strokes(y, 2));
+        }
+        await page.screenshot({ path: new URL(`page-${backend}-compare.png`, SHOTS).pathname, fullPage: true });
+        const same = ['00', '11', '77'].map((k) => results[k].d);
+        const different = ['01', '17', '70', '07'].map((k) => results[k].d);
+        assert.ok(Math.max(...same) < Math.min(...different), `same ${same} vs different ${different}`);
+        for (const k of ['00', '11', '77']) assert.match(results[k].verdict, /same/, `${k}: ${results[k].verdict}`);
+        for (const k of ['01', '70', '07']) assert.match(results[k].verdict, /different/, `${k}: ${results[k].verdict}`);
+      });
+
+      await t.test('fine-tuning runs end to end, lowers the loss, and survives a reload', async () => {
+        // Teach two digits from the pads, via the label buttons and the keyboard.
+        for (const [digit, variant] of [[0, 0], [0, 1], [1, 0], [1, 2], [7, 0], [7, 1]]) {
+          await ui.testid('clear-a').click();
+          await draw(page, ui.pad('a'), strokes(digit, variant));
+          await page.waitForTimeout(100);
+          if (variant === 1) { await ui.pad('a').focus(); await page.keyboard.press(String(digit)); }
+          else await page.locator(`siamese-digits >> button[data-label=a][data-digit="${digit}"]`).click();
+        }
+        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 6);
+        const before = await compare(page, ui, strokes(7, 2), strokes(1, 1));
+        await page.locator('siamese-digits >> [data-setting=steps]').fill('30');
+        await page.locator('siamese-digits >> [data-setting=lr]').fill('0.001');
+        await ui.testid('train').click();
+        await page.waitForFunction(() => /Done after/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent), null, { timeout: 400_000 });
+        await page.screenshot({ path: new URL(`page-${backend}-trained.png`, SHOTS).pathname, fullPage: true });
+        const losses = (await page.locator('siamese-digits >> canvas.loss').getAttribute('data-losses')).split(',').map(Number);
+        assert.equal(losses.length, 30);
+        const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+        assert.ok(mean(losses.slice(-8)) < mean(losses.slice(0, 8)), `losses ${losses}`);
+        assert.match(await ui.testid('user-after').textContent(), /%/);
+        const tuned = await compare(page, ui, strokes(7, 2), strokes(1, 1));
+        assert.notEqual(tuned.d, before.d);
+
+        await page.reload();
+        await page.evaluate(() => window.siameseReady);
+        const reloaded = await compare(page, ui, strokes(7, 2), strokes(1, 1));
+        assert.equal(reloaded.d, tuned.d, 'the fine-tuned model is restored after a reload');
+        await page.locator('siamese-digits >> button[data-action=reset]').click();
+        await page.waitForFunction(() => /shipped model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent));
+        const reset = await compare(page, ui, strokes(7, 2), strokes(1, 1));
+        assert.equal(reset.d, before.d);
+      });
+
+      await t.test('the backend can be switched, and a lost GPU is survived', async () => {
+        const select = page.locator('siamese-digits >> select[data-action=backend]');
+        await select.selectOption('cpu');
+        await page.waitForFunction(() => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').dataset.backend === 'cpu');
+        const onCpu = await compare(page, ui, strokes(0, 0), strokes(0, 2));
+        await select.selectOption('auto');
+        await page.waitForFunction((b) => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').dataset.backend === b, backend);
+        const onAuto = await compare(page, ui, strokes(0, 0), strokes(0, 2));
+        assert.ok(Math.abs(onAuto.d - onCpu.d) <= 1e-4 * onCpu.d, `${onAuto.d} vs ${onCpu.d}`);
+        if (backend === 'webgpu') {
+          await page.locator('siamese-digits >> button[data-action=lose-gpu]').click();
+          await page.waitForFunction(() => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').dataset.backend === 'cpu', null, { timeout: 60_000 });
+          assert.match(await page.locator('siamese-digits >> .status').textContent(), /Moved to the CPU/);
+          const after = await compare(page, ui, strokes(0, 0), strokes(0, 2));
+          assert.ok(Math.abs(after.d - onCpu.d) <= 1e-4 * onCpu.d);
+          await page.screenshot({ path: new URL('page-webgpu-lost.png', SHOTS).pathname });
+        }
+      });
+
+      await t.test('usable at 360 px wide', async () => {
+        await page.setViewportSize({ width: 360, height: 800 });
+        await page.waitForTimeout(200);
+        const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth);
+        await page.screenshot({ path: new URL(`page-${backend}-360.png`, SHOTS).pathname, fullPage: true });
+        assert.ok(overflow <= 360, `page is ${overflow} px wide`);
+      });
+
+      await t.test('after one visit the page loads and computes offline', async () => {
+        await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+        await page.reload();
+        await page.evaluate(() => window.siameseReady);
+        await context.setOffline(true);
+        await page.reload();
+        await page.evaluate(() => window.siameseReady);
+        const offline = await compare(page, ui, strokes(1, 0), strokes(1, 2));
+        assert.ok(Number.isFinite(offline.d));
+        await context.setOffline(false);
+      });
+
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test('blog embed: two elements, one served from another origin', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  const { page, problems } = await openPage(browser, origin);
+  try {
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.goto(`${origin}/www/blog.html`);
+    const elements = page.locator('siamese-digits');
+    assert.equal(await elements.count(), 2);
+    for (let i = 0; i < 2; i++) {
+      const el = elements.nth(i);
+      await el.scrollIntoViewIfNeeded();
+      await el.locator('[data-testid=backend][data-backend]').waitFor({ timeout: 120_000 });
+      const r = await compare(page, within(el), strokes(0, 0), strokes(1, 1));
+      assert.match(r.verdict, /different/);
+    }
+    await page.screenshot({ path: new URL('blog.png', SHOTS).pathname, fullPage: true });
+    assert.deepEqual(problems, []);
+
+    // The same snippet on a page whose HTML comes from another origin.
+    const foreign = await openPage(browser, origin);
+    const { page: host } = foreign;
+    await host.goto(`${origin}/tests/browser/blank.html`);
+    await host.evaluate((src) => {
+      const script = Object.assign(document.createElement('script'), { type: 'module', src });
+      document.head.append(script);
+      document.body.innerHTML = '<siamese-digits mode="compare" backend="cpu"></siamese-digits>';
+    }, `${other.origin}/www/embed.js`);
+    const el = host.locator('siamese-digits');
+    await el.locator('[data-testid=backend][data-backend=cpu]').waitFor({ timeout: 120_000 });
+    const r = await compare(host, within(el), strokes(7, 0), strokes(7, 1));
+    assert.match(r.verdict, /same/);
+    assert.deepEqual(foreign.problems.filter((p) => !p.includes(other.origin)), []);
+  } finally {
+    await browser.close();
+  }
+});

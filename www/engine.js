@@ -1,0 +1,116 @@
+// Everything that talks to the wasm engine: loading it (once per page), choosing
+// the backend, coalescing live distance requests, keeping fine-tuned weights in
+// IndexedDB. No DOM here: ui.js draws, this module computes (through Rust).
+
+let wasm = null; // the module's exports, once initialised
+const engines = new Map(); // backend wanted → Promise<Engine>
+
+/** Load pkg/ once per page, reporting download progress as a fraction. */
+async function loadWasm(pkgUrl, onProgress) {
+  if (!wasm) {
+    wasm = (async () => {
+      const mod = await import(new URL('siamese_digits.js', pkgUrl).href);
+      const response = await fetch(new URL('siamese_digits_bg.wasm', pkgUrl));
+      if (!response.ok) throw new Error(`could not download the model (${response.status})`);
+      const total = Number(response.headers.get('content-length')) || 0;
+      const reader = response.body.getReader();
+      const chunks = [];
+      let received = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        received += value.length;
+        if (total) onProgress?.(received / total);
+      }
+      const bytes = await new Blob(chunks).arrayBuffer();
+      await mod.default({ module_or_path: bytes });
+      return mod;
+    })();
+  }
+  return wasm;
+}
+
+/** The engine for `backend` ('auto' | 'webgpu' | 'cpu'), created once per page. */
+export async function getEngine(pkgUrl, backend, onProgress) {
+  if (!engines.has(backend)) {
+    engines.set(backend, (async () => {
+      const { Engine } = await loadWasm(pkgUrl, onProgress);
+      return Engine.create({ backend });
+    })());
+    engines.get(backend).catch(() => engines.delete(backend));
+  }
+  return engines.get(backend);
+}
+
+/** Destroy the page's WebGPU device (to try the CPU fallback by hand). */
+export async function destroyGpuDevice() {
+  (await wasm)?.Engine.destroyGpuDevice();
+}
+
+/**
+ * Runs `compute` whenever `request()` is called, but never two at once and at most
+ * once per animation frame: drawing stays smooth however fast pointer events come.
+ */
+export class Coalescer {
+  constructor(compute) {
+    this.compute = compute;
+    this.wanted = false;
+    this.running = false;
+    this.frame = 0;
+  }
+
+  request() {
+    this.wanted = true;
+    if (!this.frame && !this.running) this.frame = requestAnimationFrame(() => this.run());
+  }
+
+  async run() {
+    this.frame = 0;
+    if (this.running || !this.wanted) return;
+    this.wanted = false;
+    this.running = true;
+    try {
+      await this.compute();
+    } finally {
+      this.running = false;
+      if (this.wanted) this.frame = requestAnimationFrame(() => this.run());
+    }
+  }
+}
+
+// Fine-tuned weights survive reloads in IndexedDB.
+const DB = 'siamese-digits';
+const STORE = 'weights';
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function withStore(mode, action) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const request = action(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(request?.result);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const savedWeights = {
+  load: () => withStore('readonly', (s) => s.get('fine-tuned')),
+  save: (bytes) => withStore('readwrite', (s) => s.put(bytes, 'fine-tuned')),
+  clear: () => withStore('readwrite', (s) => s.delete('fine-tuned')),
+};
+
+/** Yield to the browser so it can paint and handle input between training steps. */
+export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));

@@ -1,0 +1,114 @@
+// A drawing pad: pointer events (mouse, touch, pen), strokes kept for undo.
+// Fires 'input' while a stroke is drawn and 'change' when the drawing changes.
+
+const SIZE = 280; // canvas pixels; the network sees a 28×28 rendering of it
+const PEN = 18; // stroke width in canvas pixels: MNIST-like strokes after scaling
+
+export class Pad extends EventTarget {
+  constructor(canvas) {
+    super();
+    this.canvas = canvas;
+    canvas.width = SIZE;
+    canvas.height = SIZE;
+    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.strokes = [];
+    this.current = null;
+    canvas.addEventListener('pointerdown', (e) => this.down(e));
+    canvas.addEventListener('pointermove', (e) => this.move(e));
+    canvas.addEventListener('pointerup', (e) => this.up(e));
+    canvas.addEventListener('pointercancel', (e) => this.up(e));
+    this.redraw();
+  }
+
+  get empty() {
+    return this.strokes.length === 0 && !this.current;
+  }
+
+  point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) / r.width) * SIZE, ((e.clientY - r.top) / r.height) * SIZE];
+  }
+
+  down(e) {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    this.canvas.setPointerCapture(e.pointerId);
+    this.current = [this.point(e)];
+    this.dot(this.current[0]);
+    this.dispatchEvent(new Event('input'));
+  }
+
+  move(e) {
+    if (!this.current) return;
+    // Coalesced events give the full path on fast pens and touch screens.
+    const events = e.getCoalescedEvents?.() ?? [e];
+    for (const ev of events.length ? events : [e]) {
+      const p = this.point(ev);
+      this.segment(this.current[this.current.length - 1], p);
+      this.current.push(p);
+    }
+    this.dispatchEvent(new Event('input'));
+  }
+
+  up() {
+    if (!this.current) return;
+    this.strokes.push(this.current);
+    this.current = null;
+    this.dispatchEvent(new Event('change'));
+  }
+
+  clear() {
+    this.strokes = [];
+    this.current = null;
+    this.redraw();
+    this.dispatchEvent(new Event('change'));
+  }
+
+  undo() {
+    if (!this.strokes.length) return;
+    this.strokes.pop();
+    this.redraw();
+    this.dispatchEvent(new Event('change'));
+  }
+
+  /** Replace the drawing with strokes (arrays of [x, y] in 0‥280), e.g. in tests. */
+  setStrokes(strokes) {
+    this.strokes = strokes.map((s) => s.map(([x, y]) => [x, y]));
+    this.redraw();
+    this.dispatchEvent(new Event('change'));
+  }
+
+  pixels() {
+    return this.ctx.getImageData(0, 0, SIZE, SIZE);
+  }
+
+  style() {
+    const c = this.ctx;
+    c.strokeStyle = c.fillStyle = '#111';
+    c.lineWidth = PEN;
+    c.lineCap = c.lineJoin = 'round';
+  }
+
+  dot([x, y]) {
+    this.style();
+    this.ctx.beginPath();
+    this.ctx.arc(x, y, PEN / 2, 0, 2 * Math.PI);
+    this.ctx.fill();
+  }
+
+  segment([x0, y0], [x1, y1]) {
+    this.style();
+    this.ctx.beginPath();
+    this.ctx.moveTo(x0, y0);
+    this.ctx.lineTo(x1, y1);
+    this.ctx.stroke();
+  }
+
+  redraw() {
+    this.ctx.fillStyle = '#fff';
+    this.ctx.fillRect(0, 0, SIZE, SIZE);
+    for (const stroke of this.strokes) {
+      this.dot(stroke[0]);
+      for (let i = 1; i < stroke.length; i++) this.segment(stroke[i - 1], stroke[i]);
+    }
+  }
+}
