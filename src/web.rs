@@ -50,8 +50,23 @@ fn images_tensor(flat: Vec<f32>, device: &Device) -> Tensor<4> {
 }
 
 async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, String> {
-    let data = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+    let data = tensor.into_data_async().await.map_err(|e| tidy(&e.to_string()))?;
     data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+}
+
+/// burn's errors repeat their causes over several lines and end with a backtrace:
+/// keep the distinct causes, on one line.
+fn tidy(message: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in message.lines().map(str::trim) {
+        if line.starts_with("Backtrace") || line.starts_with("No backtrace") {
+            break;
+        }
+        if !line.is_empty() && line != "Caused by:" && parts.last() != Some(&line) && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
 }
 
 /// The WebGPU device, initialised at most once per page (a second `init_async`
@@ -174,19 +189,25 @@ impl State {
         Ok(())
     }
 
-    /// Leave the GPU for good: reload the current weights on the CPU and tell JS.
-    fn fall_back(&mut self, reason: String) {
+    /// Leave the GPU for good: reload the current weights on the CPU. Returns the
+    /// notice for JS, to deliver once the state is no longer borrowed (the
+    /// callback may well read the engine).
+    fn fall_back(&mut self, reason: String) -> Option<(Function, String)> {
         if self.backend == "cpu" {
-            return;
+            return None;
         }
         self.backend = "cpu";
         self.device = cpu();
         let bytes = std::mem::take(&mut self.bytes);
         self.load(bytes).expect("weights that loaded once load again");
         self.fallback_reason = Some(reason.clone());
-        if let Some(callback) = &self.on_fallback {
-            let _ = callback.call1(&JsValue::NULL, &JsValue::from_str(&reason));
-        }
+        self.on_fallback.clone().map(|callback| (callback, reason))
+    }
+}
+
+fn notify(notice: Option<(Function, String)>) {
+    if let Some((callback, reason)) = notice {
+        let _ = callback.call1(&JsValue::NULL, &JsValue::from_str(&reason));
     }
 }
 
@@ -201,8 +222,9 @@ async fn on_backend<T>(state: &Rc<RefCell<State>>, compute: impl Fn(&State) -> T
             if s.backend == "cpu" {
                 return Err(err(format!("computation failed: {e}")));
             }
-            s.fall_back(format!("the GPU failed ({e}); moved to the CPU"));
+            let notice = s.fall_back(format!("the GPU failed ({e}); moved to the CPU"));
             drop(s);
+            notify(notice);
             let values = read(compute(&state.borrow())).await.map_err(|e| err(format!("computation failed: {e}")))?;
             Ok(finish(values))
         }
@@ -536,7 +558,9 @@ impl Engine {
             Ok(v) => v,
             Err(e) => {
                 s.trainer = None; // its weights live on the lost GPU
-                s.fall_back(format!("the GPU failed during training ({e}); moved to the CPU"));
+                let notice = s.fall_back(format!("the GPU failed during training ({e}); moved to the CPU"));
+                drop(s);
+                notify(notice);
                 return Err(err("the GPU failed during this training step; the engine moved to the CPU with the weights from before the step — run the step again"));
             }
         };

@@ -36,6 +36,7 @@ function strokes(digit, variant) {
 
 /** Draw strokes on a pad canvas with real mouse (pointer) events. */
 async function draw(page, pad, lines) {
+  await pad.scrollIntoViewIfNeeded();
   const box = await pad.boundingBox();
   const at = ([x, y]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height];
   for (const line of lines) {
