@@ -126,7 +126,12 @@ for (const backend of ['webgpu', 'cpu']) {
           if (variant === 1) { await ui.pad('a').focus(); await page.keyboard.press(String(digit)); }
           else await page.locator(`siamese-digits >> button[data-label=a][data-digit="${digit}"]`).click();
         }
-        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 6);
+        // And a lesson the shipped model has not learnt: these 7s and 1s are "the same".
+        for (const variant of [0, 1, 2]) {
+          await compare(page, ui, strokes(7, variant), strokes(1, variant));
+          await page.locator('siamese-digits >> button[data-action=pair][data-same=true]').click();
+        }
+        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
         const before = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         await page.locator('siamese-digits >> [data-setting=steps]').fill('30');
         await page.locator('siamese-digits >> [data-setting=lr]').fill('0.001');
@@ -136,10 +141,10 @@ for (const backend of ['webgpu', 'cpu']) {
         const losses = (await page.locator('siamese-digits >> canvas.loss').getAttribute('data-losses')).split(',').map(Number);
         assert.equal(losses.length, 30);
         const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-        assert.ok(mean(losses.slice(-8)) < mean(losses.slice(0, 8)), `losses ${losses}`);
+        assert.ok(mean(losses.slice(-10)) < 0.7 * mean(losses.slice(0, 10)), `losses ${losses}`);
         assert.match(await ui.testid('user-after').textContent(), /%/);
         const tuned = await compare(page, ui, strokes(7, 2), strokes(1, 1));
-        assert.notEqual(tuned.d, before.d);
+        assert.ok(tuned.d < before.d, `7–1 distance ${before.d} → ${tuned.d}`);
 
         await page.reload();
         await page.evaluate(() => window.siameseReady);
