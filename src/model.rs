@@ -293,3 +293,78 @@ impl SiameseNetwork {
         self.encoder.forward(images)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu;
+    use burn::tensor::TensorData;
+
+    fn batch(n: usize) -> Tensor<4> {
+        let values: Vec<f32> = (0..n * IMAGE_PIXELS).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
+        Tensor::from_data(TensorData::new(values, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), &cpu())
+    }
+
+    #[test]
+    fn presets_have_the_documented_size() {
+        let default = EncoderConfig::preset(Preset::Default);
+        let seed = EncoderConfig::preset(Preset::Seed);
+        assert_eq!(seed.flat_features(), 2048); // 28 → conv k5 s3 p2 → 10 → pool 4/2 → 4; 128·4·4
+        assert_eq!(default.flat_features(), 512); // 28 → 24 → 12 → 8 → 4; 32·4·4
+        assert_eq!(SiameseNetwork::new(&default, &cpu()).num_params(), 83_040);
+        assert_eq!(SiameseNetwork::new(&seed, &cpu()).num_params(), 1_118_338);
+        // 24²·16·25·2 + 8²·32·16·25·2 + 512·128·2 + 128·32·2
+        assert_eq!(default.flops_per_image(), 460_800 + 1_638_400 + 131_072 + 8_192);
+    }
+
+    #[test]
+    fn both_branches_give_bit_identical_embeddings() {
+        for preset in [Preset::Default, Preset::Seed] {
+            let config = EncoderConfig::preset(preset);
+            let net = SiameseNetwork::new(&config, &cpu()).valid();
+            let (e1, e2) = net.forward(batch(3), batch(3));
+            assert_eq!(e1.dims(), [3, config.embedding]);
+            let (a, b) = (e1.into_data().try_to_vec::<f32>().unwrap(), e2.into_data().try_to_vec::<f32>().unwrap());
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{preset:?}: branches differ");
+        }
+    }
+
+    #[test]
+    fn default_embeddings_lie_on_the_unit_sphere() {
+        let net = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &cpu());
+        let e = net.embed(batch(4)).into_data().try_to_vec::<f32>().unwrap();
+        for row in e.chunks(32) {
+            let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "norm {norm}");
+        }
+    }
+
+    #[test]
+    fn local_response_norm_matches_hand_values() {
+        // The seed preset's LRN (size 5, α 1e-3, β 0.75, k 2) on one pixel with 6 channels
+        // x = 1‥6: y_c = x_c / (k + α/5 · Σ x_j² over j in c-2‥c+2, zeros outside)^β.
+        let encoder = EncoderConfig::preset(Preset::Seed).init(&cpu());
+        let lrn = encoder.stages[0].lrn.as_ref().expect("the seed preset has LRN");
+        let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [1, 6, 1, 1]), &cpu());
+        let sums = [14.0f32, 30.0, 55.0, 90.0, 86.0, 77.0]; // 1+4+9, 1+4+9+16, …, 16+25+36
+        let expected: Vec<f32> = sums.iter().enumerate().map(|(c, s)| (c + 1) as f32 / (2.0 + 0.001 * s / 5.0).powf(0.75)).collect();
+        let got = lrn.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g - e).abs() < 1e-6, "got {got:?}, expected {expected:?}");
+        }
+    }
+
+    #[test]
+    fn dropout_acts_only_while_training() {
+        let config = EncoderConfig::preset(Preset::Seed);
+        let device = cpu().autodiff();
+        let net = SiameseNetwork::new(&config, &device);
+        let x = batch(2).to_device(&device);
+        let a = net.embed(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let b = net.embed(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        assert_ne!(a, b, "training forward passes draw fresh dropout masks");
+        let valid = net.valid();
+        let x = x.without_autodiff();
+        assert_eq!(valid.embed(x.clone()).into_data(), valid.embed(x).into_data());
+    }
+}
