@@ -202,6 +202,21 @@ for (const backend of ['webgpu', 'cpu']) {
   });
 }
 
+test('?backend=cpu picks the CPU although WebGPU is there', { timeout: 120_000 }, async () => {
+  const browser = await launch('webgpu');
+  const { page, problems } = await openPage(browser, origin);
+  try {
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    await page.evaluate(() => window.siameseReady);
+    const badge = page.locator('siamese-digits [data-testid=backend]');
+    assert.equal(await badge.getAttribute('data-backend'), 'cpu');
+    assert.equal(await page.locator('siamese-digits select[data-action=backend]').inputValue(), 'cpu');
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('blog embed: two elements, one served from another origin', { timeout: 300_000 }, async () => {
   const browser = await launch('cpu');
   const { page, problems } = await openPage(browser, origin);
