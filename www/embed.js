@@ -111,6 +111,7 @@ class SiameseDigits extends HTMLElement {
     this.bind();
     drawDigit(this.$('[data-seen=a]'), null);
     drawDigit(this.$('[data-seen=b]'), null);
+    if (this.full) drawLoss(this.$('.loss'), []); // the empty chart's frame
     const start = () => this.start(this.initialBackend());
     // Load when first visible: a blog post far down the page costs nothing until read.
     if ('IntersectionObserver' in window) {
