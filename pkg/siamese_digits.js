@@ -925,7 +925,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_77286(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_77287(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -951,7 +951,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_77286(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_77287(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1276,32 +1276,32 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 26259, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_77281);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_77282);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46877);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 14184, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46875);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46876);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 14184, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46875_33);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46876_33);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46877_34);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878_34);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46877_35);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878_35);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1346,22 +1346,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_46875(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_46875(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_46876(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_46876(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_46875_33(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_46875_33(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_46876_33(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_46876_33(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_77286(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_77286(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_77287(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_77287(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_77281(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_77282(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_77281(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_77282(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1372,10 +1372,10 @@ function __wasm_bindgen_func_elem_77281(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46877(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46878(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46877(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46878(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1386,10 +1386,10 @@ function __wasm_bindgen_func_elem_46877(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46877_34(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46878_34(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46877_34(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46878_34(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1400,10 +1400,10 @@ function __wasm_bindgen_func_elem_46877_34(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46877_35(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46878_35(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46877_35(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46878_35(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

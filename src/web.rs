@@ -171,6 +171,9 @@ struct State {
     rng: Rng,
     on_fallback: Option<Function>,
     map: Option<Pca>,
+    /// Bumped whenever the weights are replaced, so a training step that was in
+    /// flight meanwhile can tell its result is stale.
+    generation: u64,
 }
 
 /// The Siamese network, ready to answer the page.
@@ -186,6 +189,7 @@ impl State {
         self.header = header;
         self.bytes = bytes;
         self.trainer = None;
+        self.generation += 1;
         Ok(())
     }
 
@@ -266,6 +270,7 @@ impl Engine {
             rng: Rng::new(0),
             on_fallback: None,
             map: None,
+            generation: 0,
         }));
         let engine = Engine { state };
         // One real computation: a GPU that cannot run our kernels is found now.
@@ -527,7 +532,8 @@ impl Engine {
         if !(2..=512).contains(&batch_size) {
             return Err(err(format!("the batch size must be between 2 and 512, got {batch_size}")));
         }
-        let values = {
+        let generation;
+        let (step, values) = {
             let mut s = self.state.borrow_mut();
             if s.training {
                 return Err(err("a training step is already running"));
@@ -546,11 +552,11 @@ impl Engine {
                 s.trainer = Some(Trainer::new(s.model.clone(), config, &s.device.clone()));
             }
             s.training = true;
+            generation = s.generation;
             let step = s.trainer.as_mut().unwrap().step(&batch, lr);
             let values = step.values.clone();
             (step, values)
         };
-        let (step, values) = values;
         let read_values = read(values).await;
         let mut s = self.state.borrow_mut();
         s.training = false;
@@ -564,14 +570,23 @@ impl Engine {
                 return Err(err("the GPU failed during this training step; the engine moved to the CPU with the weights from before the step — run the step again"));
             }
         };
-        let trainer = s.trainer.as_mut().unwrap();
+        // reset() or importWeights() while the step ran replaced the model: drop the step.
+        let replaced = || err("the model was replaced while this training step ran; the step was discarded");
+        let current = s.generation == generation;
+        let Some(trainer) = s.trainer.as_mut().filter(|_| current) else {
+            return Err(replaced());
+        };
         let loss = trainer.settle(step, &values).map_err(err)?;
         let model = trainer.inference_model();
         s.model = model.clone();
         let (preset, config, threshold) = (s.header.preset.clone(), s.header.config.clone(), s.header.threshold);
         drop(s);
         let bytes = weights::to_bytes_async(&model, &preset, &config, threshold, "fine-tuned in the browser").await.map_err(err)?;
-        self.state.borrow_mut().bytes = bytes;
+        let mut s = self.state.borrow_mut();
+        if s.generation != generation {
+            return Err(replaced());
+        }
+        s.bytes = bytes;
         Ok(loss)
     }
 

@@ -8,7 +8,7 @@
 // ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to this file).
 // The engine and its weights load once per page, when the first element scrolls into view.
 
-import { Coalescer, destroyGpuDevice, getEngine, nextFrame, savedWeights } from './engine.js';
+import { Coalescer, destroyGpuDevice, getEngine, nextFrame, onFallback, savedWeights } from './engine.js';
 import { Pad } from './pad.js';
 import { DIGIT_COLOURS, drawDigit, drawLoss, drawMap } from './charts.js';
 
@@ -183,7 +183,13 @@ class SiameseDigits extends HTMLElement {
       } else if (!previous) {
         await this.restoreSaved(engine);
       }
-      engine.onFallback((reason) => { this.showBackend(engine); this.status(`Moved to the CPU: ${reason}`); this.live.request(); });
+      this.fallbackListener ??= (reason, from) => {
+        if (from !== this.engine) return; // an engine this element has switched away from
+        this.showBackend(from);
+        this.status(`Moved to the CPU: ${reason}`);
+        this.live.request();
+      };
+      onFallback(engine, this.fallbackListener);
       this.engine = engine;
       this.showBackend(engine);
       this.$('.threshold-label').textContent = `threshold ${engine.threshold.toFixed(2)}`;

@@ -43,6 +43,19 @@ export async function getEngine(pkgUrl, backend, onProgress) {
   return engines.get(backend);
 }
 
+// The engine holds one fallback callback; elements sharing an engine all hear it.
+const fallbackListeners = new WeakMap(); // Engine → Set of listeners
+
+/** Call `listener(reason, engine)` when `engine` moves from WebGPU to the CPU. */
+export function onFallback(engine, listener) {
+  if (!fallbackListeners.has(engine)) {
+    const listeners = new Set();
+    fallbackListeners.set(engine, listeners);
+    engine.onFallback((reason) => listeners.forEach((f) => f(reason, engine)));
+  }
+  fallbackListeners.get(engine).add(listener);
+}
+
 /** Destroy the page's WebGPU device (to try the CPU fallback by hand). */
 export async function destroyGpuDevice() {
   (await wasm)?.Engine.destroyGpuDevice();

@@ -119,7 +119,16 @@ for (const backend of ['webgpu', 'cpu']) {
           engine.importWeights(bytes);
           const imported = await distances();
           const triplet = await engine.trainStep({ loss: 'triplet', learningRate: 1e-4, batchSize: 16 });
-          return { losses, tuned, absurd, afterAbsurd, shipped, imported, triplet, shipped17 };
+          // reset() while a step is in flight: the step is dropped (on WebGPU, where the
+          // read really waits) or has finished first (on the CPU); either way no panic.
+          // (The step starts in a microtask; the timer lets it reach its read.)
+          const pending = engine.trainStep({ learningRate: 1e-3 });
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          engine.reset();
+          let raced;
+          try { await pending; raced = 'finished'; } catch (e) { raced = e.message; }
+          const afterRace = await distances();
+          return { losses, tuned, absurd, afterAbsurd, shipped, imported, triplet, shipped17, raced, afterRace };
         });
         const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
         assert.ok(r.losses.every(Number.isFinite));
@@ -131,6 +140,9 @@ for (const backend of ['webgpu', 'cpu']) {
         assert.notDeepEqual(r.shipped, r.tuned);
         assert.deepEqual(r.imported, r.tuned);
         assert.ok(Number.isFinite(r.triplet));
+        if (backend === 'webgpu') assert.match(r.raced, /replaced while this training step ran/);
+        else assert.equal(r.raced, 'finished');
+        assert.deepEqual(r.afterRace, r.shipped);
       });
 
       assert.deepEqual(problems, []);
