@@ -44,7 +44,7 @@ function template(full) {
       <p class="status" role="status" aria-live="polite"><span class="status-text">Waiting to load…</span> <progress class="loading" max="1" hidden></progress></p>
       <div class="pads">${pad('a')}${pad('b')}</div>
       <div class="result">
-        <div>Distance <output data-testid="distance" data-value="">–</output></div>
+        <div>Distance <output data-testid="distance" data-value="" aria-busy="false">–</output></div>
         <div class="verdict" data-testid="verdict">Draw a digit on each pad.</div>
         <div class="bar" role="img" aria-label="distance bar"><div class="fill"></div><div class="mark" title="threshold"></div></div>
         <div class="scale"><span>0 · identical</span><span class="threshold-label"></span><span>far apart</span></div>
@@ -107,7 +107,8 @@ class SiameseDigits extends HTMLElement {
     this.pads = { a: new Pad(this.$('[data-testid=pad-a]')), b: new Pad(this.$('[data-testid=pad-b]')) };
     this.images = { a: null, b: null };
     this.items = []; // the training set as shown: { kind: 'example', image, label } | { kind: 'pair', a, b, same }
-    this.live = new Coalescer(() => this.update());
+    // aria-busy on the distance says whether it still lags behind the ink on the pads.
+    this.live = new Coalescer(() => this.update(), (busy) => this.$('[data-testid=distance]').setAttribute('aria-busy', String(busy)));
     this.bind();
     drawDigit(this.$('[data-seen=a]'), null);
     drawDigit(this.$('[data-seen=b]'), null);

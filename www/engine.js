@@ -64,16 +64,20 @@ export async function destroyGpuDevice() {
 /**
  * Runs `compute` whenever `request()` is called, but never two at once and at most
  * once per animation frame: drawing stays smooth however fast pointer events come.
+ * `onBusy(true)` fires when a request arrives while idle, `onBusy(false)` once the
+ * last request has been computed, so what is shown matches the latest input.
  */
 export class Coalescer {
-  constructor(compute) {
+  constructor(compute, onBusy = () => {}) {
     this.compute = compute;
+    this.onBusy = onBusy;
     this.wanted = false;
     this.running = false;
     this.frame = 0;
   }
 
   request() {
+    if (!this.wanted && !this.running && !this.frame) this.onBusy(true);
     this.wanted = true;
     if (!this.frame && !this.running) this.frame = requestAnimationFrame(() => this.run());
   }
@@ -88,6 +92,7 @@ export class Coalescer {
     } finally {
       this.running = false;
       if (this.wanted) this.frame = requestAnimationFrame(() => this.run());
+      else this.onBusy(false);
     }
   }
 }

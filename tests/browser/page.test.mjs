@@ -63,11 +63,10 @@ async function compare(page, ui, a, b) {
   await assertEmpty(ui);
   await draw(page, ui.pad('a'), a);
   await draw(page, ui.pad('b'), b);
-  await page.waitForTimeout(50);
+  // Wait until the shown distance is the one for the final strokes, however slow the backend.
   await ui.testid('distance').evaluate((el) => new Promise((resolve) => {
-    // The computation for the final strokes may still be in flight: wait for it to settle.
-    let timer = setTimeout(resolve, 400);
-    new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(resolve, 400); }).observe(el, { attributes: true });
+    const check = () => (el.getAttribute('aria-busy') === 'false' ? resolve() : requestAnimationFrame(check));
+    check();
   }));
   const value = await ui.testid('distance').getAttribute('data-value');
   assert.notEqual(value, '', 'a distance once both pads hold ink');
