@@ -21,6 +21,11 @@ export class Engine {
      */
     clearExamples(): void;
     /**
+     * Both embeddings and their distance in one pass over the network (the page's
+     * live update): `{ distance, a: Float32Array, b: Float32Array }`.
+     */
+    compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<any>;
+    /**
      * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu' })`.
      */
     static create(options: any): Promise<Engine>;
@@ -138,6 +143,7 @@ export interface InitOutput {
     readonly engine_addPair: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
     readonly engine_backend: (a: number, b: number) => void;
     readonly engine_clearExamples: (a: number) => void;
+    readonly engine_compare: (a: number, b: number, c: number, d: number, e: number) => any;
     readonly engine_create: (a: any) => any;
     readonly engine_destroyGpuDevice: () => void;
     readonly engine_distance: (a: number, b: number, c: number, d: number, e: number) => any;
@@ -163,13 +169,13 @@ export interface InitOutput {
     readonly engine_validationAccuracy: (a: number) => any;
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
-    readonly __wasm_bindgen_func_elem_46878: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_46878_34: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_46878_35: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_77282: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_77287: (a: number, b: number, c: any, d: any) => void;
-    readonly __wasm_bindgen_func_elem_46876: (a: number, b: number, c: any) => void;
-    readonly __wasm_bindgen_func_elem_46876_33: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_46900: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_46900_35: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_46900_36: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_77304: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_77309: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_46898: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_46898_34: (a: number, b: number, c: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -105,6 +105,28 @@ export class Engine {
         wasm.engine_clearExamples(this.__wbg_ptr);
     }
     /**
+     * Both embeddings and their distance in one pass over the network (the page's
+     * live update): `{ distance, a: Float32Array, b: Float32Array }`.
+     * @param {Float32Array | number[]} a
+     * @param {Float32Array | number[]} b
+     * @returns {Promise<any>}
+     */
+    compare(a, b) {
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passArrayF32ToWasm0(a, wasm.__wbindgen_export);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passArrayF32ToWasm0(b, wasm.__wbindgen_export);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_export3(ptr1, len1 * 4, 4); }
+            if (ptr0) { wasm.__wbindgen_export3(ptr0, len0 * 4, 4); }
+            throw e;
+        }
+        const ret = wasm.engine_compare(this.__wbg_ptr, ptr0, len0, ptr1, len1);
+        return ret;
+    }
+    /**
      * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu' })`.
      * @param {any} options
      * @returns {Promise<Engine>}
@@ -925,7 +947,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_77287(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_77309(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -940,6 +962,10 @@ function __wbg_get_imports() {
             const ret = new Object();
             return ret;
         },
+        __wbg_new_from_slice_355c10c5d8f2addb: function(arg0, arg1) {
+            const ret = new Float32Array(getArrayF32FromWasm0(arg0, arg1));
+            return ret;
+        },
         __wbg_new_typed_6b60b99917da27d6: function() {
             const ret = new Object();
             return ret;
@@ -951,7 +977,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_77287(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_77309(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1275,33 +1301,33 @@ function __wbg_get_imports() {
             arg0.writeBuffer(arg1, arg2, getArrayU8FromWasm0(arg3, arg4), arg5, arg6);
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 26259, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_77282);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 26264, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_77304);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 14188, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46900);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 14184, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46876);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 14189, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46898);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 14184, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46876_33);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 14189, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46898_34);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878_34);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 14188, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46900_35);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 14183, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46878_35);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 14188, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_46900_36);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1346,22 +1372,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_46876(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_46876(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_46898(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_46898(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_46876_33(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_46876_33(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_46898_34(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_46898_34(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_77287(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_77287(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_77309(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_77309(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_77282(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_77304(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_77282(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_77304(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1372,10 +1398,10 @@ function __wasm_bindgen_func_elem_77282(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46878(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46900(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46878(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46900(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1386,10 +1412,10 @@ function __wasm_bindgen_func_elem_46878(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46878_34(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46900_35(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46878_34(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46900_35(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1400,10 +1426,10 @@ function __wasm_bindgen_func_elem_46878_34(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_46878_35(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_46900_36(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_46878_35(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_46900_36(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

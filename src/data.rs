@@ -102,7 +102,7 @@ pub fn load_npm(dir: &Path) -> Result<Dataset, DataError> {
         let bytes = read(&path, NPM_HINT)?;
         let digits: Digits = serde_json::from_slice(&bytes)
             .map_err(|e| DataError::Format { path: path.clone(), reason: e.to_string() })?;
-        if digits.data.len() % IMAGE_PIXELS != 0 || digits.data.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        if !digits.data.len().is_multiple_of(IMAGE_PIXELS) || digits.data.iter().any(|v| !(0.0..=1.0).contains(v)) {
             return Err(DataError::Format { path, reason: "expected 784 values in [0, 1] per image".into() });
         }
         for image in digits.data.chunks_exact(IMAGE_PIXELS) {

@@ -14,7 +14,7 @@ impl Pca {
     /// Fit on `rows` (`n × dim`, flattened). Power iteration with deflation: the
     /// embedding is small (tens of dimensions), so this is exact enough and tiny.
     pub fn fit(rows: &[f32], dim: usize) -> Pca {
-        assert!(dim > 0 && !rows.is_empty() && rows.len() % dim == 0, "{} values are not rows of {dim}", rows.len());
+        assert!(dim > 0 && !rows.is_empty() && rows.len().is_multiple_of(dim), "{} values are not rows of {dim}", rows.len());
         let n = rows.len() / dim;
         let mut mean = vec![0.0f64; dim];
         for row in rows.chunks_exact(dim) {

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::backend::cpu;
 use crate::data::{Dataset, Rng, Sampler};
-use crate::distance::euclidean;
+use crate::distance::{euclidean, euclidean_host};
 use crate::metrics;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 use crate::preprocess::{rgba_to_gray, to_mnist};
@@ -168,6 +168,8 @@ struct State {
     examples: Dataset,
     pairs: Vec<(Vec<f32>, Vec<f32>, bool)>,
     replay: Dataset,
+    /// The bundled validation digits, decoded once.
+    validation: Rc<Dataset>,
     rng: Rng,
     on_fallback: Option<Function>,
     map: Option<Pca>,
@@ -222,16 +224,25 @@ async fn on_backend<T>(state: &Rc<RefCell<State>>, compute: impl Fn(&State) -> T
     match read(tensor).await {
         Ok(values) => Ok(finish(values)),
         Err(e) => {
-            let mut s = state.borrow_mut();
-            if s.backend == "cpu" {
-                return Err(err(format!("computation failed: {e}")));
-            }
-            let notice = s.fall_back(format!("the GPU failed ({e}); moved to the CPU"));
-            drop(s);
+            // No borrow may live across an await: other calls run meanwhile.
+            let notice = {
+                let mut s = state.borrow_mut();
+                if s.backend == "cpu" {
+                    return Err(err(format!("computation failed: {e}")));
+                }
+                s.fall_back(format!("the GPU failed ({e}); moved to the CPU"))
+            };
             notify(notice);
-            let values = read(compute(&state.borrow())).await.map_err(|e| err(format!("computation failed: {e}")))?;
+            let tensor = compute(&state.borrow());
+            let values = read(tensor).await.map_err(|e| err(format!("computation failed: {e}")))?;
             Ok(finish(values))
         }
+    }
+}
+
+impl Engine {
+    fn validation(&self) -> Rc<Dataset> {
+        self.state.borrow().validation.clone()
     }
 }
 
@@ -255,6 +266,7 @@ impl Engine {
         };
         let (model, header) = weights::from_bytes(SHIPPED, &device).map_err(err)?;
         let replay = Dataset::from_bytes(REPLAY).map_err(err)?;
+        let validation = Rc::new(Dataset::from_bytes(VALIDATION).map_err(err)?);
         let state = Rc::new(RefCell::new(State {
             backend,
             device,
@@ -267,6 +279,7 @@ impl Engine {
             examples: Dataset::default(),
             pairs: Vec::new(),
             replay,
+            validation,
             rng: Rng::new(0),
             on_fallback: None,
             map: None,
@@ -346,6 +359,22 @@ impl Engine {
         .await
     }
 
+    /// Both embeddings and their distance in one pass over the network (the page's
+    /// live update): `{ distance, a: Float32Array, b: Float32Array }`.
+    pub async fn compare(&self, a: Vec<f32>, b: Vec<f32>) -> Result<JsValue, JsError> {
+        let mut both = image(&a, "first image")?;
+        both.extend(image(&b, "second image")?);
+        let embeddings = self.embed_many(both).await?;
+        let (ea, eb) = embeddings.split_at(embeddings.len() / 2);
+        let result = js_sys::Object::new();
+        let set = |key: &str, value: JsValue| Reflect::set(&result, &key.into(), &value).map(|_| ());
+        set("distance", euclidean_host(ea, eb).into())
+            .and_then(|_| set("a", js_sys::Float32Array::from(ea).into()))
+            .and_then(|_| set("b", js_sys::Float32Array::from(eb).into()))
+            .map_err(|_| err("could not build the result object"))?;
+        Ok(result.into())
+    }
+
     /// The embedding of one 784-value image.
     pub async fn embed(&self, a: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let a = image(&a, "image")?;
@@ -355,7 +384,7 @@ impl Engine {
     /// Embeddings of `n` images given as `n × 784` values, flattened `n × embeddingSize`.
     #[wasm_bindgen(js_name = embedMany)]
     pub async fn embed_many(&self, images: Vec<f32>) -> Result<Vec<f32>, JsError> {
-        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(IMAGE_PIXELS) {
             return Err(err(format!("expected a multiple of {IMAGE_PIXELS} values, got {}", images.len())));
         }
         if let Some(i) = images.iter().position(|v| !v.is_finite()) {
@@ -367,20 +396,20 @@ impl Engine {
     /// The bundled validation digits (`n × 784` values) …
     #[wasm_bindgen(js_name = validationImages)]
     pub fn validation_images(&self) -> Vec<f32> {
-        Dataset::from_bytes(VALIDATION).expect("bundled validation digits").images
+        self.validation().images.clone()
     }
 
     /// … and their labels.
     #[wasm_bindgen(js_name = validationLabels)]
     pub fn validation_labels(&self) -> Vec<u8> {
-        Dataset::from_bytes(VALIDATION).expect("bundled validation digits").labels
+        self.validation().labels.clone()
     }
 
     /// Pair accuracy at the threshold on the bundled validation digits (one same and
     /// one different partner each).
     #[wasm_bindgen(js_name = validationAccuracy)]
     pub async fn validation_accuracy(&self) -> Result<f64, JsError> {
-        let set = Dataset::from_bytes(VALIDATION).map_err(err)?;
+        let set = self.validation();
         let pairs = crate::data::protocol_pairs(&set, usize::MAX, 0);
         let embeddings = self.embed_many(set.images.clone()).await?;
         let distances = metrics::pair_distances(&embeddings, self.embedding_size(), pairs.iter().map(|p| (p.0, p.1)));
@@ -393,7 +422,7 @@ impl Engine {
     /// Call again after fine-tuning to redraw the map for the new weights.
     #[wasm_bindgen(js_name = referenceMap)]
     pub async fn reference_map(&self) -> Result<Vec<f32>, JsError> {
-        let embeddings = self.embed_many(Dataset::from_bytes(VALIDATION).map_err(err)?.images).await?;
+        let embeddings = self.embed_many(self.validation().images.clone()).await?;
         let dim = self.embedding_size();
         let pca = Pca::fit(&embeddings, dim);
         let points = embeddings.chunks_exact(dim).flat_map(|e| pca.project(e)).collect();
@@ -558,30 +587,32 @@ impl Engine {
             (step, values)
         };
         let read_values = read(values).await;
-        let mut s = self.state.borrow_mut();
-        s.training = false;
-        let values = match read_values {
-            Ok(v) => v,
-            Err(e) => {
-                s.trainer = None; // its weights live on the lost GPU
-                let notice = s.fall_back(format!("the GPU failed during training ({e}); moved to the CPU"));
-                drop(s);
-                notify(notice);
-                return Err(err("the GPU failed during this training step; the engine moved to the CPU with the weights from before the step — run the step again"));
-            }
-        };
         // reset() or importWeights() while the step ran replaced the model: drop the step.
         let replaced = || err("the model was replaced while this training step ran; the step was discarded");
-        let current = s.generation == generation;
-        let Some(trainer) = s.trainer.as_mut().filter(|_| current) else {
-            return Err(replaced());
+        // The borrow ends before the next await: other calls run meanwhile.
+        let (loss, model, header) = {
+            let mut s = self.state.borrow_mut();
+            s.training = false;
+            let values = match read_values {
+                Ok(v) => v,
+                Err(e) => {
+                    s.trainer = None; // its weights live on the lost GPU
+                    let notice = s.fall_back(format!("the GPU failed during training ({e}); moved to the CPU"));
+                    drop(s);
+                    notify(notice);
+                    return Err(err("the GPU failed during this training step; the engine moved to the CPU with the weights from before the step — run the step again"));
+                }
+            };
+            let current = s.generation == generation;
+            let Some(trainer) = s.trainer.as_mut().filter(|_| current) else {
+                return Err(replaced());
+            };
+            let loss = trainer.settle(step, &values).map_err(err)?;
+            let model = trainer.inference_model();
+            s.model = model.clone();
+            (loss, model, s.header.clone())
         };
-        let loss = trainer.settle(step, &values).map_err(err)?;
-        let model = trainer.inference_model();
-        s.model = model.clone();
-        let (preset, config, threshold) = (s.header.preset.clone(), s.header.config.clone(), s.header.threshold);
-        drop(s);
-        let bytes = weights::to_bytes_async(&model, &preset, &config, threshold, "fine-tuned in the browser").await.map_err(err)?;
+        let bytes = weights::to_bytes_async(&model, &header.preset, &header.config, header.threshold, "fine-tuned in the browser").await.map_err(err)?;
         let mut s = self.state.borrow_mut();
         if s.generation != generation {
             return Err(replaced());

@@ -192,8 +192,24 @@ impl ModuleMapper for Load<'_> {
 /// Build the network the file describes, on `device`.
 pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(SiameseNetwork, Header), WeightsError> {
     let (header, values) = decode(bytes)?;
+    build(header, &values, device)
+}
+
+/// Like [`from_bytes`], but the file must hold the architecture `expected`.
+pub fn from_bytes_expecting(bytes: &[u8], expected: &EncoderConfig, device: &Device) -> Result<(SiameseNetwork, Header), WeightsError> {
+    let (header, values) = decode(bytes)?;
+    if header.config != *expected {
+        return Err(WeightsError::Mismatch(format!(
+            "the file holds a `{}` network ({}-D embedding), not the expected architecture",
+            header.preset, header.config.embedding
+        )));
+    }
+    build(header, &values, device)
+}
+
+fn build(header: Header, values: &[f32], device: &Device) -> Result<(SiameseNetwork, Header), WeightsError> {
     let model = SiameseNetwork::new(&header.config, device);
-    let mut load = Load { values: &values, shapes: header.shapes.iter(), offset: 0, error: None };
+    let mut load = Load { values, shapes: header.shapes.iter(), offset: 0, error: None };
     let model = model.map(&mut load);
     if let Some(e) = load.error {
         return Err(WeightsError::Mismatch(e));
@@ -202,18 +218,6 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<(SiameseNetwork, Head
         return Err(WeightsError::Mismatch("the file has more parameters than the model".into()));
     }
     Ok((model, header))
-}
-
-/// Like [`from_bytes`], but the file must hold the architecture `expected`.
-pub fn from_bytes_expecting(bytes: &[u8], expected: &EncoderConfig, device: &Device) -> Result<(SiameseNetwork, Header), WeightsError> {
-    let (header, _) = decode(bytes)?;
-    if header.config != *expected {
-        return Err(WeightsError::Mismatch(format!(
-            "the file holds a `{}` network ({}-D embedding), not the expected architecture",
-            header.preset, header.config.embedding
-        )));
-    }
-    from_bytes(bytes, device)
 }
 
 #[cfg(test)]

@@ -269,7 +269,7 @@ class SiameseDigits extends HTMLElement {
       return;
     }
     try {
-      const d = await engine.distance(a, b);
+      const { distance: d, a: ea, b: eb } = await engine.compare(a, b);
       const same = d < engine.threshold;
       out.textContent = d.toFixed(3);
       out.dataset.value = String(d);
@@ -278,7 +278,7 @@ class SiameseDigits extends HTMLElement {
       const fill = this.$('.fill');
       fill.style.width = `${this.barPosition(d)}%`;
       fill.classList.toggle('far', !same);
-      if (this.full) this.drawMap(await engine.embed(a), await engine.embed(b));
+      if (this.full) this.drawMap(ea, eb);
     } catch (e) {
       this.status(`Could not compute the distance: ${e.message ?? e}`);
     }

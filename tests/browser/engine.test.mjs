@@ -39,10 +39,17 @@ for (const backend of ['webgpu', 'cpu']) {
           const same = await engine.distance(img(0), img(0));
           const acc = await engine.validationAccuracy();
           const d = await engine.distance(img(1), img(2));
-          return { same, acc, d };
+          const both = await engine.compare(img(1), img(2));
+          const [ea, eb] = [await engine.embed(img(1)), await engine.embed(img(2))];
+          const gap = (x, y) => Math.max(...x.map((v, i) => Math.abs(v - y[i])));
+          return { same, acc, d, both: { d: both.distance, a: gap(both.a, ea), b: gap(both.b, eb), n: both.a.length } };
         });
         assert.equal(r.same, 0);
         assert.ok(Number.isFinite(r.d) && r.d > 0);
+        // compare() embeds both images in one batch: the same embeddings and distance.
+        assert.equal(r.both.n, 32);
+        assert.ok(r.both.a <= 1e-5 && r.both.b <= 1e-5, `embedding gaps ${r.both.a}, ${r.both.b}`);
+        assert.ok(Math.abs(r.both.d - r.d) <= 1e-5 * r.d, `compare ${r.both.d} vs distance ${r.d}`);
         assert.ok(r.acc >= 0.98, `pair accuracy on 600 bundled pairs: ${r.acc}`);
       });
 
@@ -70,6 +77,7 @@ for (const backend of ['webgpu', 'cpu']) {
           const out = {
             short: await attempt(() => engine.distance(new Float32Array(783), img(0))),
             nan: await attempt(() => engine.distance(img(0), nan)),
+            compareShort: await attempt(() => engine.compare(img(0), new Float32Array(10))),
             blank: await attempt(() => engine.preprocess(new Uint8ClampedArray(40 * 40 * 4).fill(255), 40, 40)),
             rgba: await attempt(() => engine.preprocess(new Uint8ClampedArray(10), 40, 40)),
             noExamples: await attempt(() => engine.trainStep({})),
@@ -84,6 +92,7 @@ for (const backend of ['webgpu', 'cpu']) {
         });
         assert.match(r.short, /expected 784 values .* got 783/);
         assert.match(r.nan, /not a finite number/);
+        assert.match(r.compareShort, /second image: expected 784 values .* got 10/);
         assert.match(r.blank, /nothing is drawn/);
         assert.match(r.rgba, /expected 6400 values/);
         assert.match(r.noExamples, /add some examples first/);
