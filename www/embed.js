@@ -8,7 +8,7 @@
 // ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to this file).
 // The engine and its weights load once per page, when the first element scrolls into view.
 
-import { Coalescer, destroyGpuDevice, getEngine, nextFrame, onFallback, savedWeights } from './engine.js';
+import { Coalescer, destroyGpuDevice, getEngine, nextFrame, onFallback, savedExamples, savedWeights } from './engine.js';
 import { Pad } from './pad.js';
 import { DIGIT_COLOURS, drawDigit, drawLoss, drawMap } from './charts.js';
 
@@ -181,9 +181,8 @@ class SiameseDigits extends HTMLElement {
         engine.importWeights(previous.exportWeights());
         engine.clearExamples();
         for (const item of this.items) this.pushItem(engine, item);
-      } else if (!previous) {
-        await this.restoreSaved(engine);
       }
+      const note = this.restored ? '' : await this.restoreSaved(engine);
       this.fallbackListener ??= (reason, from) => {
         if (from !== this.engine) return; // an engine this element has switched away from
         this.showBackend(from);
@@ -196,7 +195,7 @@ class SiameseDigits extends HTMLElement {
       this.$('.threshold-label').textContent = `threshold ${engine.threshold.toFixed(2)}`;
       this.$('.mark').style.left = `${this.barPosition(engine.threshold)}%`;
       if (this.full) await this.refreshMap();
-      this.status('Ready. Draw a digit on each pad.');
+      this.status(`${note || 'Ready.'} Draw a digit on each pad.`);
       announceReady?.(engine);
       this.live.request();
     } catch (e) {
@@ -207,18 +206,43 @@ class SiameseDigits extends HTMLElement {
     }
   }
 
+  /** Bring back what the studio saved in this browser; resolves to a note for the status line. */
   async restoreSaved(engine) {
-    if (!this.full) return;
+    this.restored = true;
+    if (!this.full) return '';
+    const notes = [];
     try {
       const saved = await savedWeights.load();
       if (saved) {
         engine.importWeights(new Uint8Array(saved));
-        this.status('Restored your fine-tuned model.');
+        notes.push('Restored your fine-tuned model.');
       }
     } catch (e) {
       await savedWeights.clear().catch(() => {});
-      this.status(`Your saved model could not be restored (${e.message ?? e}); using the shipped one.`);
+      notes.push(`Your saved model could not be restored (${e.message ?? e}); using the shipped one.`);
     }
+    // Another studio on this page may have restored them into the shared engine already.
+    const items = await savedExamples.load().catch(() => undefined);
+    if (engine.exampleCount === 0 && engine.pairCount === 0 && Array.isArray(items) && items.length) {
+      // An item the engine rejects (say, saved by an older version) is dropped, not fatal.
+      for (const item of items) {
+        try { this.pushItem(engine, item); this.items.push(item); } catch { /* counted below */ }
+      }
+      this.renderItems();
+      const dropped = items.length - this.items.length;
+      const n = this.items.length;
+      if (n) notes.push(`Restored ${n} training example${n === 1 ? '' : 's'}.`);
+      if (dropped) {
+        notes.push(`${dropped} saved example${dropped === 1 ? ' was' : 's were'} unreadable and dropped.`);
+        this.saveItems();
+      }
+    }
+    return notes.join(' ');
+  }
+
+  /** Keep the training set across reloads (the studio only). */
+  saveItems() {
+    savedExamples.save(this.items).catch((e) => this.status(`The training set could not be saved in this browser: ${e.message ?? e}`));
   }
 
   showBackend(engine) {
@@ -310,6 +334,7 @@ class SiameseDigits extends HTMLElement {
       this.pushItem(this.engine, item);
       this.items.push(item);
       this.renderItems();
+      this.saveItems();
       return true;
     } catch (e) {
       this.status(e.message ?? String(e));
@@ -342,6 +367,7 @@ class SiameseDigits extends HTMLElement {
       else this.engine.removePair(sameKind);
       this.items.splice(index, 1);
       this.renderItems();
+      this.saveItems();
     } catch (e) {
       this.status(e.message ?? String(e));
     }

@@ -97,7 +97,7 @@ export class Coalescer {
   }
 }
 
-// Fine-tuned weights survive reloads in IndexedDB.
+// The fine-tuned weights and the training set survive reloads in IndexedDB.
 const DB = 'siamese-digits';
 const STORE = 'weights';
 
@@ -124,11 +124,16 @@ async function withStore(mode, action) {
   }
 }
 
-export const savedWeights = {
-  load: () => withStore('readonly', (s) => s.get('fine-tuned')),
-  save: (bytes) => withStore('readwrite', (s) => s.put(bytes, 'fine-tuned')),
-  clear: () => withStore('readwrite', (s) => s.delete('fine-tuned')),
-};
+/** One IndexedDB entry: `load()` resolves to undefined when nothing is saved. */
+const stored = (key) => ({
+  load: () => withStore('readonly', (s) => s.get(key)),
+  save: (value) => withStore('readwrite', (s) => s.put(value, key)),
+  clear: () => withStore('readwrite', (s) => s.delete(key)),
+});
+
+export const savedWeights = stored('fine-tuned');
+/** The studio's items: `{ kind: 'example', image, label } | { kind: 'pair', a, b, same }`. */
+export const savedExamples = stored('examples');
 
 /** Yield to the browser so it can paint and handle input between training steps. */
 export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));

@@ -145,8 +145,24 @@ for (const backend of ['webgpu', 'cpu']) {
         const tuned = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         assert.ok(tuned.d < before.d, `7–1 distance ${before.d} → ${tuned.d}`);
 
+        // The training set is saved too; slip an unreadable item in to see it dropped cleanly.
+        await page.evaluate(() => new Promise((resolve, reject) => {
+          const open = indexedDB.open('siamese-digits', 1);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const tx = open.result.transaction('weights', 'readwrite');
+            const store = tx.objectStore('weights');
+            const get = store.get('examples');
+            get.onsuccess = () => store.put([...get.result, { kind: 'example', image: new Float32Array(10), label: 3 }], 'examples');
+            tx.oncomplete = () => { open.result.close(); resolve(); };
+            tx.onerror = () => reject(tx.error);
+          };
+        }));
         await page.reload();
         await page.evaluate(() => window.siameseReady);
+        assert.match(await page.locator('siamese-digits >> .status').textContent(),
+          /Restored your fine-tuned model\. Restored 9 training examples\. 1 saved example was unreadable and dropped\./);
+        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
         const reloaded = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         assert.equal(reloaded.d, tuned.d, 'the fine-tuned model is restored after a reload');
         await page.locator('siamese-digits >> button[data-action=reset]').click();
