@@ -1,6 +1,7 @@
 // Everything that talks to the wasm engine: loading it (once per page), choosing
-// the backend, coalescing live distance requests, keeping fine-tuned weights in
-// IndexedDB. No DOM here: ui.js draws, this module computes (through Rust).
+// the backend, coalescing live distance requests, keeping the fine-tuned weights and
+// the training set in IndexedDB. No DOM here: embed.js draws, this module computes
+// (through Rust).
 
 let wasm = null; // the module's exports, once initialised
 const engines = new Map(); // backend wanted → Promise<Engine>
