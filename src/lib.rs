@@ -3,8 +3,8 @@
 //! A Siamese network for handwritten digits: one convolutional encoder `f` maps a
 //! 28×28 digit to a point, and two drawings of the same digit land close together.
 //! Trained natively with [burn](https://burn.dev), shipped to the browser as
-//! WebAssembly (WebGPU when the browser has an adapter, burn-ndarray on the CPU
-//! otherwise).
+//! WebAssembly in two modules: burn-ndarray on the CPU, and (cargo feature
+//! `webgpu`) burn-wgpu for browsers with a WebGPU adapter.
 //!
 //! - [`model`]: the encoder and [`model::SiameseNetwork`], with the `default` and `seed` presets
 //! - [`loss`]: contrastive and triplet losses
@@ -13,18 +13,23 @@
 //! - [`projection`]: PCA of embeddings for the 2-D map
 //! - [`data`]: MNIST readers, balanced samplers, augmentation
 //! - [`train`]: the training step shared by the command line and the browser
+//! - [`studio`]: the fine-tuning studio's training set and the batches it mixes
 //! - [`metrics`]: pair accuracy, thresholds, ROC AUC, the evaluation protocol
 //! - [`weights`]: the weights file format and the shipped weights
+//! - `gpu` (wasm32 only): the page's WebGPU device (cargo feature `webgpu`)
 //! - `web` (wasm32 only): the JavaScript API, the one place that knows about the browser
 
 pub mod backend;
 pub mod data;
 pub mod distance;
+#[cfg(target_arch = "wasm32")]
+pub mod gpu;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod projection;
+pub mod studio;
 pub mod train;
 pub mod weights;
 #[cfg(target_arch = "wasm32")]

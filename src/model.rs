@@ -213,7 +213,16 @@ impl Encoder {
     /// - images: `[batch, 1, 28, 28]`, values in [0, 1] (see [`crate::preprocess`])
     /// - output: `[batch, embedding]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let [batch, _, _, _] = images.dims();
+        self.head(self.features(images))
+    }
+
+    /// The convolution stages alone: what [`Encoder::freeze_features`] keeps fixed.
+    ///
+    /// # Shapes
+    ///
+    /// - images: `[batch, 1, 28, 28]`
+    /// - output: `[batch, channels, side, side]` of the last stage
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let mut x = images;
         for stage in &self.stages {
             x = relu(stage.conv.forward(x)); // [batch, channels, side, side]
@@ -222,7 +231,19 @@ impl Encoder {
             }
             x = stage.pool.forward(x); // [batch, channels, side', side']
         }
-        x = self.drop_channels(x);
+        x
+    }
+
+    /// Everything after the convolution stages: channel dropout, the fully connected
+    /// layers and the optional unit norm.
+    ///
+    /// # Shapes
+    ///
+    /// - features: `[batch, channels, side, side]` (see [`Encoder::features`])
+    /// - output: `[batch, embedding]`
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        let [batch, _, _, _] = features.dims();
+        let x = self.drop_channels(features);
         let mut x: Tensor<2> = x.reshape([batch as i64, -1]); // [batch, flat]
         for (i, layer) in self.hidden.iter().enumerate() {
             x = relu(layer.forward(x)); // [batch, hidden_i]

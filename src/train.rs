@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, PairBatch, Sampler, TripletBatch};
 use crate::distance::euclidean_matrix;
 use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, TripletLoss, TripletLossConfig};
-use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
+use crate::model::{Encoder, IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 
 /// Which loss to train with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,7 @@ pub struct TrainConfig {
 }
 
 /// One batch, as the chosen loss needs it.
+#[derive(Debug)]
 pub enum Batch {
     Pairs(PairBatch),
     Triplets(TripletBatch),
@@ -97,6 +98,9 @@ enum Objective {
 /// back, so the same code runs on WebGPU, where reads are asynchronous.
 pub struct Trainer {
     pub model: SiameseNetwork,
+    /// With frozen convolutions: an inference copy of the encoder whose convolution
+    /// stages run without autodiff (no graph to record, nothing to differentiate).
+    frozen: Option<Encoder>,
     optim: ModuleOptimizer,
     objective: Objective,
     pub config: TrainConfig,
@@ -138,12 +142,14 @@ impl Trainer {
                 hard_negatives: config.hard_negatives,
             },
         };
+        let frozen = config.freeze_features.then(|| model.encoder.clone().to_device(&device.clone().inner()));
         let mut model = model.to_device(&device).train();
         if config.freeze_features {
             model.encoder = model.encoder.freeze_features();
         }
         Self {
             model,
+            frozen,
             optim: AdamConfig::new().init(),
             objective,
             config,
@@ -153,17 +159,14 @@ impl Trainer {
 
     /// One Adam step on `batch` at `learning_rate`. The loss is the batch's before the update.
     pub fn step(&mut self, batch: &Batch, learning_rate: f64) -> Step {
-        let d = &self.device;
         let loss = match (&self.objective, batch) {
             (Objective::Contrastive(loss), Batch::Pairs(p)) => {
-                let (e1, e2) = self.model.forward(images(&p.first, d), images(&p.second, d));
-                let same = Tensor::<1, Bool>::from_data(TensorData::new(p.same.clone(), [p.same.len()]), d);
+                let [e1, e2] = self.embed_together([&p.first, &p.second]);
+                let same = Tensor::<1, Bool>::from_data(TensorData::new(p.same.clone(), [p.same.len()]), &self.device);
                 loss.forward(e1, e2, same)
             }
             (Objective::Triplet { loss, hard_negatives }, Batch::Triplets(t)) => {
-                let anchor = self.model.embed(images(&t.anchor, d));
-                let positive = self.model.embed(images(&t.positive, d));
-                let mut negative = self.model.embed(images(&t.negative, d));
+                let [anchor, positive, mut negative] = self.embed_together([&t.anchor, &t.positive, &t.negative]);
                 if *hard_negatives {
                     negative = hardest_negatives(anchor.clone(), negative, &t.anchor_labels, &t.negative_labels);
                 }
@@ -178,6 +181,22 @@ impl Trainer {
         self.model.visit(&mut sum);
         let weights = Tensor::cat(sum.0, 0).sum().detach();
         Step { values: Tensor::cat(vec![loss.detach(), weights], 0), snapshot }
+    }
+
+    /// The embeddings of `N` image sets (flattened `[n, 784]` each) through the shared
+    /// encoder in one batch, split back in order: one pass instead of `N`.
+    fn embed_together<const N: usize>(&self, sets: [&[f32]; N]) -> [Tensor<2>; N] {
+        let sizes: Vec<usize> = sets.iter().map(|s| s.len() / IMAGE_PIXELS).collect();
+        let all = sets.concat();
+        let embedded = match &self.frozen {
+            Some(frozen) => {
+                let features = frozen.features(images(&all, &self.device.clone().inner())); // [n, c, s, s], no autodiff
+                self.model.encoder.head(features.autodiff())
+            }
+            None => self.model.embed(images(&all, &self.device)),
+        }; // [Σ sizes, embedding]
+        let parts = embedded.split_with_sizes(sizes, 0);
+        parts.try_into().unwrap_or_else(|_| unreachable!("one part per set"))
     }
 
     /// Judge a step from its read-back `values`: if the loss or any weight is not

@@ -1,12 +1,16 @@
-// Offline support: precache every file the demo needs, answer from the network
-// when there is one (refreshing the cache) and from the cache when there is not.
+// Offline support: after the page is ready (main.js registers this worker then, so
+// nothing is downloaded twice while the page loads), precache what the CPU path
+// needs; answer from the network when there is one (refreshing the cache) and from
+// the cache when there is not. The WebGPU module is cached when a page fetches it.
 // VERSION is the hash of pkg/ written by .ci/build-pkg.sh, so a new build installs
-// a new cache and the old one is dropped.
-const VERSION = 'pkg-684a80543578dcbe';
-const CACHE = `siamese-digits-${VERSION}`;
+// a new cache. Only caches named with this demo's prefix are ever deleted: the
+// origin's other caches belong to the host.
+const VERSION = 'pkg-0';
+const PREFIX = 'siamese-digits-';
+const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
-  './', 'index.html', 'blog.html', 'embed.js', 'engine.js', 'pad.js', 'charts.js', 'main.js',
-  'embed.css', 'page.css', 'icon.svg', 'manifest.webmanifest',
+  './', 'index.html', 'blog.html', 'embed.js', 'worker-client.js', 'engine-worker.js', 'studio.js', 'storage.js',
+  'pad.js', 'charts.js', 'main.js', 'embed.css', 'page.css', 'icon.svg', 'manifest.webmanifest',
   '../pkg/siamese_digits.js', '../pkg/siamese_digits_bg.wasm',
 ];
 
@@ -16,7 +20,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
     await self.clients.claim();
   })());
 });

@@ -1,88 +1,172 @@
-// Benchmarks (figures, not pass/fail): `node tests/browser/bench.mjs`.
-// Per backend: navigation → ready engine, distance() latency for fresh pairs,
-// fine-tuning throughput, stroke end → distance on screen; and the bytes the
-// first view downloads, raw and gzip.
+// Benchmarks (figures, not pass/fail): `node tests/browser/bench.mjs [--no-peers]`.
+//
+// 1. The page, per backend (headless Chromium): navigation → first answer, stroke end
+//    → distance on screen, and the main thread while 40 training steps run and
+//    someone keeps drawing (Long Tasks API: longest task, total blocking time).
+// 2. What the first view downloads on the CPU path (`index.html?backend=cpu`, every
+//    response before `siameseReady`), raw and gzip -9, and the two modules' sizes.
+// 3. Side by side with onnxruntime-web and TensorFlow.js on the same network, in one
+//    run of the shared peers harness (../shared/peers, run on a copy in target/peers),
+//    as ratios: pair latency, fine-tuning throughput, WebGPU pair latency.
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startServer, launch, openPage } from './harness.mjs';
 
+const ROOT = new URL('../../', import.meta.url);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
+const gzipOf = (path) => gzipSync(readFileSync(new URL(`.${path}`, ROOT)), { level: 9 }).length;
 const { server, origin } = await startServer();
+const shadow = (sel) => `document.querySelector('siamese-digits').shadowRoot.querySelector('${sel}')`;
 
-for (const backend of ['cpu', 'webgpu']) {
+/** Draw one stroke on a pad with real pointer events. */
+async function stroke(page, box, from, to) {
+  await page.mouse.move(box.x + from[0] * box.width, box.y + from[1] * box.height);
+  await page.mouse.down();
+  for (let t = 1; t <= 6; t++) {
+    await page.mouse.move(box.x + (from[0] + ((to[0] - from[0]) * t) / 6) * box.width, box.y + (from[1] + ((to[1] - from[1]) * t) / 6) * box.height);
+  }
+  await page.mouse.up();
+}
+
+const waitStatus = (page, re, timeout = 600_000) =>
+  page.waitForFunction((re) => new RegExp(re).test(eval(`document.querySelector('siamese-digits').shadowRoot.querySelector('.status')`).textContent), re, { timeout });
+
+async function pageFigures(backend) {
   const browser = await launch(backend);
   const { page } = await openPage(browser, origin);
-  const bytes = new Map();
-  page.on('response', async (r) => { try { bytes.set(r.url(), (await r.body()).length); } catch { /* redirects */ } });
+  await page.setViewportSize({ width: 900, height: 1400 });
   const start = Date.now();
   await page.goto(`${origin}/www/index.html`);
   await page.evaluate(() => window.siameseReady);
   const ready = Date.now() - start;
+  await page.waitForFunction((b) => eval(`document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]')`).dataset.backend === b, backend, { timeout: 120_000 });
+  const onBackend = Date.now() - start;
+  const pad = async (id) => page.locator(`siamese-digits [data-testid=pad-${id}]`).boundingBox();
+  const [boxA, boxB] = [await pad('a'), await pad('b')];
 
-  const figures = await page.evaluate(async () => {
-    const { Engine } = await import('/pkg/siamese_digits.js');
-    const engine = await Engine.create({ backend: 'auto' });
-    const images = engine.validationImages();
-    const img = (i) => images.slice(i * 784, (i + 1) * 784);
-    const times = [];
-    for (let i = 0; i < 40; i++) {
-      const a = img(i); const b = img(299 - i);
-      const t0 = performance.now();
-      await engine.distance(a, b);
-      times.push(performance.now() - t0);
-    }
-    const labels = engine.validationLabels();
-    for (let i = 0; i < 20; i++) engine.addExample(img(i * 15), labels[i * 15]); // two of each digit
-    await engine.trainStep({ batchSize: 32, learningRate: 1e-4 }); // warm-up
-    const steps = 5;
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) await engine.trainStep({ batchSize: 32, learningRate: 1e-4 });
-    const seconds = (performance.now() - t0) / 1000;
-    return { backend: engine.backend, times, pairsPerSecond: (steps * 32) / seconds };
-  });
-
-  // Stroke end → distance on screen, through the page's own pipeline.
-  await page.setViewportSize({ width: 900, height: 1200 });
-  const pad = (id) => page.locator(`siamese-digits [data-testid=pad-${id}]`);
-  const boxB = await pad('b').boundingBox();
-  const boxA = await pad('a').boundingBox();
-  await page.mouse.move(boxA.x + 100, boxA.y + 40); await page.mouse.down();
-  await page.mouse.move(boxA.x + 100, boxA.y + 200); await page.mouse.up();
+  // Stroke end → distance on screen.
+  await stroke(page, boxA, [0.5, 0.15], [0.5, 0.85]);
   const strokeLatency = [];
   for (let i = 0; i < 15; i++) {
     await page.locator('siamese-digits [data-testid=clear-b]').click();
     await page.waitForTimeout(100);
-    const x = boxB.x + 60 + i * 8;
-    await page.mouse.move(x, boxB.y + 50); await page.mouse.down();
-    await page.mouse.move(x + 40, boxB.y + 120); await page.mouse.move(x + 20, boxB.y + 210);
-    const wait = page.evaluate(() => new Promise((resolve) => {
-      const out = document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=distance]');
+    const x = 0.25 + i * 0.02;
+    await page.mouse.move(boxB.x + x * boxB.width, boxB.y + 0.2 * boxB.height);
+    await page.mouse.down();
+    await page.mouse.move(boxB.x + (x + 0.15) * boxB.width, boxB.y + 0.45 * boxB.height);
+    await page.mouse.move(boxB.x + (x + 0.07) * boxB.width, boxB.y + 0.8 * boxB.height);
+    const wait = page.evaluate((sel) => new Promise((resolve) => {
+      const out = eval(sel);
       const t0 = performance.now();
-      new MutationObserver((_, obs) => { obs.disconnect(); requestAnimationFrame(() => resolve(performance.now() - t0)); }).observe(out, { attributes: true });
-    }));
+      new MutationObserver((_, obs) => { obs.disconnect(); requestAnimationFrame(() => resolve(performance.now() - t0)); }).observe(out, { attributes: true, attributeFilter: ['data-value'] });
+    }), shadow('[data-testid=distance]'));
     await page.mouse.up();
     strokeLatency.push(await wait);
   }
-  const total = [...bytes.entries()];
-  const gz = total.reduce((sum, [url]) => {
-    const path = new URL(url).pathname;
-    try { return sum + gzipSync(readFileSync(new URL(`../..${path}`, import.meta.url))).length; } catch { return sum; }
-  }, 0);
-  console.log(`\n== ${figures.backend}`);
-  console.log(`navigation → ready engine      ${ready} ms`);
-  console.log(`distance() fresh pair, median  ${median(figures.times).toFixed(2)} ms (of 40)`);
-  console.log(`fine-tuning, batch of 32       ${figures.pairsPerSecond.toFixed(1)} pairs/s`);
-  console.log(`stroke end → distance painted  ${median(strokeLatency).toFixed(1)} ms median (of 15)`);
-  console.log(`first view downloads           ${kb(total.reduce((s, [, n]) => s + n, 0))} raw, ${kb(gz)} gzip, ${total.length} files`);
+
+  // Six labelled drawings, then 40 training steps while pad B keeps being drawn on.
+  for (const [digit, from, to] of [[1, [0.5, 0.15], [0.5, 0.85]], [1, [0.45, 0.1], [0.55, 0.9]], [7, [0.2, 0.15], [0.7, 0.8]], [7, [0.25, 0.2], [0.6, 0.85]], [0, [0.3, 0.2], [0.7, 0.8]], [0, [0.7, 0.2], [0.3, 0.8]]]) {
+    await page.locator('siamese-digits [data-testid=clear-a]').click();
+    await stroke(page, boxA, from, to);
+    await page.waitForTimeout(150);
+    await page.locator(`siamese-digits button[data-label=a][data-digit="${digit}"]`).click();
+  }
+  await page.locator('siamese-digits [data-setting=steps]').fill('40');
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+  const t0 = Date.now();
+  await page.locator('siamese-digits [data-testid=train]').click();
+  let strokes = 0;
+  let distancesDuringTraining = 0;
+  for (;;) {
+    const status = await page.locator('siamese-digits .status').textContent();
+    if (/Done after|Training stopped/.test(status)) break;
+    await page.locator('siamese-digits [data-testid=clear-b]').click();
+    await stroke(page, boxB, [0.3 + (strokes % 5) * 0.05, 0.2], [0.5, 0.8]);
+    strokes++;
+    const shown = await page.locator('siamese-digits [data-testid=distance]').getAttribute('data-value');
+    if (shown && /Training/.test(await page.locator('siamese-digits .status').textContent())) distancesDuringTraining++;
+  }
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const longTasks = await page.evaluate(() => window.longTasks);
   await browser.close();
+  return {
+    backend, ready, onBackend, strokeLatency: median(strokeLatency), trainSeconds, strokes, distancesDuringTraining,
+    longest: Math.max(0, ...longTasks), count: longTasks.length, tbt: longTasks.reduce((s, d) => s + Math.max(0, d - 50), 0),
+  };
 }
 
-const wasm = readFileSync(new URL('../../pkg/siamese_digits_bg.wasm', import.meta.url));
-const js = readFileSync(new URL('../../pkg/siamese_digits.js', import.meta.url));
-const weights = readFileSync(new URL('../../weights/default.bin', import.meta.url));
-console.log('\n== sizes');
-console.log(`pkg/siamese_digits_bg.wasm     ${kb(wasm.length)} raw, ${kb(gzipSync(wasm, { level: 9 }).length)} gzip (weights and digit samples inside)`);
-console.log(`pkg/siamese_digits.js          ${kb(js.length)} raw, ${kb(gzipSync(js, { level: 9 }).length)} gzip`);
-console.log(`weights/default.bin            ${kb(weights.length)} raw, ${kb(gzipSync(weights, { level: 9 }).length)} gzip`);
+async function firstView() {
+  const browser = await launch('webgpu');
+  const { page } = await openPage(browser, origin);
+  const urls = new Set();
+  let ready = false;
+  page.on('response', (r) => { if (!ready) urls.add(new URL(r.url()).pathname); });
+  await page.goto(`${origin}/www/index.html?backend=cpu`);
+  await page.evaluate(() => window.siameseReady);
+  ready = true;
+  await browser.close();
+  const files = [...urls].filter((p) => existsSync(new URL(`.${p}`, ROOT)) && !p.endsWith('/'));
+  const raw = files.reduce((s, p) => s + readFileSync(new URL(`.${p}`, ROOT)).length, 0);
+  const gz = files.reduce((s, p) => s + gzipOf(p), 0);
+  return { files, raw, gz, gpuModule: files.some((p) => p.includes('/gpu/')) };
+}
+
+console.log('== the page (headless Chromium; WebGPU is SwiftShader, a software GPU)');
+for (const backend of ['cpu', 'webgpu']) {
+  const f = await pageFigures(backend);
+  console.log(`\n-- ${backend}`);
+  console.log(`navigation → first answer (CPU module)     ${f.ready} ms`);
+  console.log(`navigation → running on ${backend.padEnd(6)}             ${f.onBackend} ms`);
+  console.log(`stroke end → distance painted, median/15    ${f.strokeLatency.toFixed(1)} ms`);
+  console.log(`40 training steps + scoring, while drawing  ${f.trainSeconds.toFixed(1)} s, ${f.strokes} strokes drawn, ${f.distancesDuringTraining} distances shown mid-training`);
+  console.log(`main thread meanwhile: long tasks           ${f.count}, longest ${f.longest.toFixed(0)} ms, total blocking time ${f.tbt.toFixed(0)} ms`);
+}
+
+const view = await firstView();
+console.log('\n== first view on the CPU path (index.html?backend=cpu, every response before siameseReady)');
+console.log(`${view.files.length} files, ${kb(view.raw)} raw, ${kb(view.gz)} gzip -9${view.gpuModule ? ' (includes the WebGPU module!)' : ''}`);
+for (const p of view.files) console.log(`  ${p}`);
+for (const [name, path] of [['CPU module', '/pkg/siamese_digits_bg.wasm'], ['WebGPU module', '/pkg/gpu/siamese_digits_bg.wasm']]) {
+  console.log(`${name.padEnd(14)} ${path.padEnd(32)} ${kb(readFileSync(new URL(`.${path}`, ROOT)).length)} raw, ${kb(gzipOf(path))} gzip -9`);
+}
 server.close();
+
+// Side by side with the peers, in one run of the shared harness.
+const shared = new URL('../shared/peers/', ROOT);
+if (process.argv.includes('--no-peers') || !existsSync(shared)) {
+  console.log('\n(peers skipped: no ../shared/peers, or --no-peers)');
+} else {
+  const copy = new URL('target/peers/', ROOT);
+  rmSync(new URL('results/', copy), { recursive: true, force: true });
+  cpSync(shared, copy, { recursive: true }); // its node_modules and .venv stay between runs
+  // Our WebGPU row loads the WebGPU module (pkg/gpu/), the CPU rows the CPU module (pkg/).
+  const run = readFileSync(new URL('run.mjs', copy), 'utf8');
+  const patched = run.replace("cfg: { backend: 'webgpu', train: true }", "cfg: { backend: 'webgpu', train: true, pkg: '../project/pkg/gpu/' }");
+  writeFileSync(new URL('run.mjs', copy), patched);
+  console.log('\n== side by side (shared peers harness, arch ours, one run; ~5 min)');
+  const r = spawnSync('node', ['run.mjs', '--project', '../..', '--arch', 'ours', '--peer', 'ort,tfjs,ours', '--only', 'wasm-1t,cpu,webgpu'], { cwd: fileURLToPath(copy), stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const rows = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((x) => x.kind !== 'facts');
+  const row = (peer, label) => rows.find((x) => x.peer === peer && x.backend === label && !x.error);
+  const b1 = (x) => x?.batch1_ms?.median;
+  const b2 = (x) => x?.batch2_ms?.median;
+  const ours = row('siamese-digits', 'cpu');
+  const oursGpu = row('siamese-digits', 'webgpu');
+  const ort = row('onnxruntime-web', 'wasm-1t');
+  const ortGpu = row('onnxruntime-web', 'webgpu');
+  const tfjs = row('tfjs', 'wasm-1t+shim') ?? row('tfjs', 'wasm-1t');
+  const tfjsCpu = row('tfjs', 'cpu');
+  const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–');
+  console.log(`pair latency, CPU: ours distance() ${fmt(b2(ours))} ms, compare() ${fmt(ours?.compare_ms?.median)} ms; onnxruntime-web wasm 1 thread ${fmt(b2(ort))} ms → ${ratio(b2(ours), b2(ort))}; TF.js wasm ${fmt(b2(tfjs))} ms; TF.js cpu ${fmt(b2(tfjsCpu))} ms`);
+  console.log(`one image, CPU: ours embed() ${fmt(b1(ours))} ms; onnxruntime-web ${fmt(b1(ort))} ms → ${ratio(b1(ours), b1(ort))}`);
+  console.log(`fine-tuning, CPU: ours ${fmt(ours?.train?.pairs_per_s, 0)} pairs/s; TF.js wasm ${fmt(tfjs?.train?.pairs_per_s, 0)} pairs/s → ${ratio(ours?.train?.pairs_per_s, tfjs?.train?.pairs_per_s)}`);
+  console.log(`pair latency, WebGPU (SwiftShader): ours ${fmt(b2(oursGpu), 2)} ms; onnxruntime-web webgpu ${fmt(b2(ortGpu), 2)} ms → ${ratio(b2(oursGpu), b2(ortGpu))}`);
+  for (const x of rows.filter((x) => x.error)) console.log(`row ${x.peer} ${x.backend} failed: ${x.error.message ?? JSON.stringify(x.error)}`);
+  console.log(`(full table: target/peers/results/latest.md)`);
+}

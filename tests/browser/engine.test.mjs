@@ -1,4 +1,5 @@
-// The wasm engine in a real Chromium, on both backends (README: tests/run-all.sh).
+// The wasm engines in a real Chromium (README: tests/run-all.sh): the WebGPU module
+// (pkg/gpu/) where there is an adapter, the CPU module (pkg/) where there is not.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage } from './harness.mjs';
@@ -7,18 +8,18 @@ let server, origin;
 before(async () => ({ server, origin } = await startServer()));
 after(() => server.close());
 
-/** Runs in the page: import the engine once and expose it on window. */
-async function boot(page, backend) {
-  return page.evaluate(async (backend) => {
-    const { default: init, Engine } = await import('/pkg/siamese_digits.js');
+/** Runs in the page: import a module's engine once and expose it on window. */
+async function boot(page, module, backend) {
+  return page.evaluate(async ([module, backend]) => {
+    const { default: init, Engine } = await import(module);
     await init();
     window.Engine = Engine;
     window.engine = await Engine.create({ backend });
     const images = window.engine.validationImages();
     window.labels = Array.from(window.engine.validationLabels());
     window.img = (i) => images.slice(i * 784, (i + 1) * 784);
-    return { backend: window.engine.backend, reason: window.engine.fallbackReason, threshold: window.engine.threshold };
-  }, backend);
+    return { backend: window.engine.backend, reason: window.engine.fallbackReason, threshold: window.engine.threshold, hasWebGpu: Engine.hasWebGpu() };
+  }, [module, backend]);
 }
 
 for (const backend of ['webgpu', 'cpu']) {
@@ -26,10 +27,12 @@ for (const backend of ['webgpu', 'cpu']) {
     const browser = await launch(backend);
     const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
     try {
-      const info = await boot(page, 'auto');
+      const module = backend === 'webgpu' ? '/pkg/gpu/siamese_digits.js' : '/pkg/siamese_digits.js';
+      const info = await boot(page, module, 'auto');
       await t.test('auto picks the right backend', () => {
         assert.equal(info.backend, backend);
-        if (backend === 'cpu') assert.match(info.reason, /adapter/);
+        assert.equal(info.hasWebGpu, backend === 'webgpu');
+        if (backend === 'cpu') assert.match(info.reason, /CPU module, which has no WebGPU code/);
         else assert.equal(info.reason, undefined);
         assert.ok(info.threshold > 0 && info.threshold < 2);
       });
@@ -54,19 +57,23 @@ for (const backend of ['webgpu', 'cpu']) {
       });
 
       if (backend === 'webgpu') {
-        await t.test('WebGPU and CPU agree within 1e-4 (relative)', async () => {
+        await t.test('WebGPU, the WebGPU module on the CPU, and the CPU module agree within 1e-4 (relative)', async () => {
           const worst = await page.evaluate(async () => {
-            const cpu = await Engine.create({ backend: 'cpu' });
-            if (cpu.backend !== 'cpu') throw new Error('asked for cpu');
-            let worst = 0;
+            const own = await Engine.create({ backend: 'cpu' });
+            const cpuModule = await import('/pkg/siamese_digits.js');
+            await cpuModule.default();
+            const cpu = await cpuModule.Engine.create({ backend: 'cpu' });
+            if (own.backend !== 'cpu' || cpu.backend !== 'cpu') throw new Error('asked for cpu');
+            const worst = { own: 0, module: 0 };
             for (let i = 0; i < 20; i++) {
               const [a, b] = [img(i), img((i * 7 + 3) % 300)];
-              const [g, c] = [await engine.distance(a, b), await cpu.distance(a, b)];
-              worst = Math.max(worst, Math.abs(g - c) / Math.max(Math.abs(c), 1e-6));
+              const [g, o, c] = [await engine.distance(a, b), await own.distance(a, b), await cpu.distance(a, b)];
+              worst.own = Math.max(worst.own, Math.abs(g - o) / Math.max(Math.abs(o), 1e-6));
+              worst.module = Math.max(worst.module, Math.abs(g - c) / Math.max(Math.abs(c), 1e-6));
             }
             return worst;
           });
-          assert.ok(worst <= 1e-4, `worst relative difference ${worst}`);
+          assert.ok(worst.own <= 1e-4 && worst.module <= 1e-4, `worst relative differences ${JSON.stringify(worst)}`);
         });
       }
 
@@ -122,6 +129,10 @@ for (const backend of ['webgpu', 'cpu']) {
           let absurd;
           try { await engine.trainStep({ learningRate: 1e30 }); absurd = 'no error'; } catch (e) { absurd = e.message; }
           const afterAbsurd = await distances();
+          // Steps leave the weights on the device; on WebGPU only an async read brings them back.
+          let unsynced;
+          try { engine.exportWeights(); unsynced = 'exported'; } catch (e) { unsynced = e.message; }
+          await engine.syncWeights();
           const bytes = engine.exportWeights();
           engine.reset();
           const shipped = await distances();
@@ -137,7 +148,7 @@ for (const backend of ['webgpu', 'cpu']) {
           let raced;
           try { await pending; raced = 'finished'; } catch (e) { raced = e.message; }
           const afterRace = await distances();
-          return { losses, tuned, absurd, afterAbsurd, shipped, imported, triplet, shipped17, raced, afterRace };
+          return { losses, tuned, absurd, afterAbsurd, unsynced, shipped, imported, triplet, shipped17, raced, afterRace };
         });
         const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
         assert.ok(r.losses.every(Number.isFinite));
@@ -146,6 +157,8 @@ for (const backend of ['webgpu', 'cpu']) {
         assert.ok(r.tuned[0] < r.shipped17[0] && r.tuned[1] < r.shipped17[1], `1–7 distances ${r.shipped17} → ${r.tuned.slice(0, 2)}`);
         assert.match(r.absurd, /diverged.*undone/);
         assert.deepEqual(r.afterAbsurd, r.tuned);
+        if (backend === 'webgpu') assert.match(r.unsynced, /await engine\.syncWeights\(\) first/);
+        else assert.equal(r.unsynced, 'exported');
         assert.notDeepEqual(r.shipped, r.tuned);
         assert.deepEqual(r.imported, r.tuned);
         assert.ok(Number.isFinite(r.triplet));

@@ -88,12 +88,15 @@ for (const backend of ['webgpu', 'cpu']) {
     const { context, page, problems } = await openPage(browser, origin);
     await page.setViewportSize({ width: 900, height: 1400 });
     try {
-      await page.goto(`${origin}/www/index.html`);
+      // ?testing shows the testing aids (simulated GPU loss and engine crash).
+      await page.goto(`${origin}/www/index.html?testing`);
       await page.evaluate(() => window.siameseReady);
       const ui = within(page);
 
-      await t.test('backend badge', async () => {
-        assert.match(await ui.testid('backend').textContent(), backend === 'webgpu' ? /webgpu/ : /cpu.*adapter/);
+      await t.test('the CPU module answers first; where there is an adapter, the engine then moves to WebGPU', async () => {
+        // siameseReady resolves on the CPU module's first answer; the WebGPU module follows.
+        const expected = backend === 'webgpu' ? '^webgpu' : '^cpu.*no WebGPU adapter';
+        await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').textContent), expected, { timeout: 120_000 });
       });
 
       await t.test('an empty pad shows a hint, not a distance', async () => {
@@ -171,6 +174,21 @@ for (const backend of ['webgpu', 'cpu']) {
         assert.equal(reset.d, before.d);
       });
 
+      await t.test('drawing gets a distance while training runs (the engine is off the main thread)', async () => {
+        await page.locator('siamese-digits >> [data-setting=steps]').fill('1000');
+        await ui.testid('train').click();
+        const status = page.locator('siamese-digits >> .status');
+        await page.waitForFunction(() => /Training: step/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent), null, { timeout: 120_000 });
+        const during = await compare(page, ui, strokes(0, 1), strokes(7, 2));
+        const stillTraining = await status.textContent();
+        assert.match(stillTraining, /Training: step/, 'the distance came while training ran');
+        assert.match(during.verdict, /different/);
+        await page.locator('siamese-digits >> button[data-action=stop]').click();
+        await page.waitForFunction(() => /Stopped after/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent), null, { timeout: 120_000 });
+        await page.locator('siamese-digits >> button[data-action=reset]').click();
+        await page.waitForFunction(() => /shipped model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent));
+      });
+
       await t.test('the backend can be switched, and a lost GPU is survived', async () => {
         const select = page.locator('siamese-digits >> select[data-action=backend]');
         await select.selectOption('cpu');
@@ -188,6 +206,14 @@ for (const backend of ['webgpu', 'cpu']) {
           assert.ok(Math.abs(after.d - onCpu.d) <= 1e-4 * onCpu.d);
           await page.screenshot({ path: new URL('page-webgpu-lost.png', SHOTS).pathname });
         }
+      });
+
+      await t.test('a crashed engine is restarted and goes on', async () => {
+        const before = await compare(page, ui, strokes(0, 0), strokes(7, 1));
+        await page.locator('siamese-digits >> button[data-action=crash]').click();
+        await page.waitForFunction(() => /restarted/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent), null, { timeout: 120_000 });
+        const after = await compare(page, ui, strokes(0, 0), strokes(7, 1));
+        assert.ok(Math.abs(after.d - before.d) <= 1e-4 * before.d, `${before.d} before the crash, ${after.d} after`);
       });
 
       await t.test('usable at 360 px wide', async () => {

@@ -1,0 +1,240 @@
+// The engine, in a dedicated worker: the page's main thread only draws. One worker
+// per page serves every <siamese-digits> element (worker-client.js starts it).
+//
+// It loads the small CPU module first (pkg/siamese_digits.js: burn-ndarray, SIMD),
+// which answers the first distance. Where the backend is auto or webgpu and the
+// browser has a WebGPU adapter, it then fetches the WebGPU module (pkg/gpu/) and
+// moves the engine there, weights and training set included; if the GPU fails, the
+// engine moves back to the CPU module. All computing — preprocessing included — is
+// Rust; this file only routes messages and moves state between the two modules.
+//
+// Protocol: requests `{ id, op, args }` → replies `{ id, result }` or
+// `{ id, error, fatal }` (fatal: the wasm instance trapped, restart the worker);
+// events `{ event, … }`: progress, backend, note.
+
+let pkg = null; // URL of pkg/
+let cpu = null; // the CPU module's Engine
+let gpu = null; // the WebGPU module's Engine, once it runs
+let engine = null; // the one answering now
+let gpuModule = null; // the WebGPU module, fetched at most once per worker
+let wanted = 'auto';
+let fallbackReason = null;
+let mapReady = false; // whether the engine has fitted the map (project() needs it)
+/** The training set as the engines hold it, to carry it from one module to the other. */
+let items = [];
+
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+
+function info() {
+  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted };
+}
+
+/** Fetch a wasm with progress events and compile it while it streams. */
+async function streamed(url, what) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not download the ${what} (${response.status})`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  let received = 0;
+  const counted = response.body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      received += chunk.length;
+      if (total) post({ event: 'progress', what, fraction: received / total });
+      controller.enqueue(chunk);
+    },
+  }));
+  return new Response(counted, { headers: { 'content-type': 'application/wasm' } });
+}
+
+function push(target, item) {
+  if (item.kind === 'example') target.addExample(item.image, item.label);
+  else target.addPair(item.a, item.b, item.same);
+}
+
+/** Make `target` the engine, with the current weights and training set. */
+function moveTo(target) {
+  if (target === engine) return;
+  target.importWeights(engine.exportWeights());
+  target.clearExamples();
+  for (const item of items) push(target, item);
+  engine = target;
+  mapReady = false; // the map's projection lives in the engine it was fitted by
+  post({ event: 'backend', ...info() });
+}
+
+/** Leave the GPU for good (for this worker): back to the CPU module. */
+function leaveGpu(reason) {
+  fallbackReason = reason;
+  if (engine === gpu) moveTo(cpu);
+  gpu?.free();
+  gpu = null;
+  post({ event: 'backend', ...info(), note: `Moved to the CPU: ${reason}` });
+}
+
+let gpuAttempt = null;
+/** Fetch the WebGPU module and move there; resolves once settled either way. */
+function tryGpu() {
+  gpuAttempt ??= (async () => {
+    try {
+      const adapter = await navigator.gpu?.requestAdapter();
+      if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+      if (!adapter) throw new Error('no WebGPU adapter is available');
+      post({ event: 'note', text: 'Loading the WebGPU engine…' });
+      if (!gpuModule) {
+        const mod = await import(new URL('gpu/siamese_digits.js', pkg).href);
+        await mod.default({ module_or_path: streamed(new URL('gpu/siamese_digits_bg.wasm', pkg), 'WebGPU engine') });
+        gpuModule = mod;
+      }
+      const created = await gpuModule.Engine.create({ backend: 'webgpu' });
+      if (created.backend !== 'webgpu') {
+        const reason = created.fallbackReason;
+        created.free();
+        throw new Error(reason);
+      }
+      // The module's own CPU fallback keeps a failing call alive; then the engine
+      // comes back to the faster CPU module.
+      created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason); }));
+      gpu = created;
+      fallbackReason = null;
+      if (wanted !== 'cpu') moveTo(gpu);
+    } catch (e) {
+      fallbackReason = e.message ?? String(e);
+      post({ event: 'backend', ...info() });
+    } finally {
+      gpuAttempt = null;
+    }
+  })();
+  return gpuAttempt;
+}
+
+/** The 28×28 image the network sees of a pad's pixels, or null without ink. */
+function preprocess(pad) {
+  if (!pad) return null;
+  try {
+    return engine.preprocess(new Uint8Array(pad.rgba), pad.width, pad.height);
+  } catch {
+    return null; // a stray dot of no ink
+  }
+}
+
+const ops = {
+  async start(options) {
+    pkg = new URL(options.pkg);
+    wanted = options.backend;
+    const mod = await import(new URL('siamese_digits.js', pkg).href);
+    await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
+    cpu = await mod.Engine.create({ backend: 'cpu' });
+    engine = cpu;
+    // After a restart: the last good weights and the training set come back.
+    if (options.weights) cpu.importWeights(options.weights);
+    ops.setItems(options.items ?? []);
+    if (wanted !== 'cpu') {
+      fallbackReason = 'the WebGPU engine is loading';
+      tryGpu(); // in the background: the CPU answers meanwhile
+    }
+    return info();
+  },
+
+  async setBackend(backend) {
+    wanted = backend;
+    if (backend === 'cpu') {
+      fallbackReason = null;
+      if (engine !== cpu) moveTo(cpu);
+    } else if (gpu) {
+      moveTo(gpu);
+    } else {
+      await tryGpu();
+    }
+    return info();
+  },
+
+  /** Both pads → what the network sees, the distance, and where they land on the map. */
+  async compare({ a, b }) {
+    const images = { a: preprocess(a), b: preprocess(b) };
+    const result = { images, distance: null, xy: { a: null, b: null } };
+    if (images.a && images.b) {
+      const { distance, a: ea, b: eb } = await engine.compare(images.a, images.b);
+      result.distance = distance;
+      if (mapReady) result.xy = { a: engine.project(ea), b: engine.project(eb) };
+    } else if (mapReady) {
+      for (const id of ['a', 'b']) if (images[id]) result.xy[id] = engine.project(await engine.embed(images[id]));
+    }
+    return result;
+  },
+
+  async map() {
+    mapReady = false;
+    const points = await engine.referenceMap();
+    mapReady = true;
+    return { points, labels: engine.validationLabels() };
+  },
+
+  addItem(item) {
+    push(engine, item);
+    items.push(item);
+    return items.length;
+  },
+
+  /** Replace the training set; items the engine rejects are dropped. */
+  setItems(list) {
+    engine.clearExamples();
+    items = [];
+    for (const item of list) {
+      try { push(engine, item); items.push(item); } catch { /* counted by the caller */ }
+    }
+    return items.length;
+  },
+
+  removeItem(index) {
+    const item = items[index];
+    if (!item) throw new Error(`there is no item ${index}`);
+    const sameKind = items.slice(0, index).filter((i) => i.kind === item.kind).length;
+    if (item.kind === 'example') engine.removeExample(sameKind);
+    else engine.removePair(sameKind);
+    items.splice(index, 1);
+    return items.length;
+  },
+
+  trainStep(options) {
+    return engine.trainStep(options);
+  },
+
+  async scores() {
+    return { user: await engine.userAccuracy(), validation: await engine.validationAccuracy() };
+  },
+
+  reset() {
+    engine.reset();
+  },
+
+  async exportWeights() {
+    await engine.syncWeights();
+    return engine.exportWeights();
+  },
+
+  importWeights(bytes) {
+    engine.importWeights(bytes);
+  },
+
+  /** Testing aid: destroy the WebGPU device, as a driver reset would. */
+  loseGpu() {
+    gpuModule?.Engine.destroyGpuDevice();
+  },
+
+  /** Testing aid: what a wasm trap looks like to this worker. */
+  crash() {
+    throw new WebAssembly.RuntimeError('unreachable (a simulated trap)');
+  },
+};
+
+self.onmessage = async ({ data: { id, op, args = [] } }) => {
+  try {
+    const result = await ops[op](...args);
+    const transfer = [];
+    if (result instanceof Uint8Array) transfer.push(result.buffer);
+    if (result?.images) for (const image of Object.values(result.images)) if (image) transfer.push(image.buffer);
+    post({ id, result }, transfer);
+  } catch (e) {
+    // A trap leaves the wasm instance unusable: the client restarts this worker.
+    post({ id, error: e?.message ?? String(e), fatal: e instanceof WebAssembly.RuntimeError });
+  }
+};
