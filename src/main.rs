@@ -145,7 +145,8 @@ fn run_train(mut args: Args) -> Result<(), String> {
     bar.finish();
     let seconds = start.elapsed().as_secs_f64();
 
-    let model = trainer.inference_model();
+    // Stored at half precision (as shipped), so the threshold is calibrated on what ships.
+    let model = weights::round_to_half(trainer.inference_model());
     let (distances, same) = metrics::protocol_distances(&model, &val_set, usize::MAX, seed, &device);
     let (threshold, _) = metrics::best_threshold(&distances, &same);
     let report = metrics::evaluate(&model, &val_set, usize::MAX, seed, threshold, &device);
@@ -172,7 +173,7 @@ fn run_eval(mut args: Args) -> Result<(), String> {
     let test: Dataset = data::load_idx(&dir, "t10k").map_err(|e| e.to_string())?;
     let bytes = match &weights_path {
         Some(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        None => weights::SHIPPED.to_vec(),
+        None => weights::shipped(),
     };
     let device = cpu();
     let (model, header) = weights::from_bytes(&bytes, &device).map_err(|e| e.to_string())?;

@@ -22,7 +22,7 @@ use crate::preprocess::{rgba_to_gray, to_mnist};
 use crate::projection::Pca;
 use crate::studio::{Studio, check_image};
 use crate::train::{LossKind, TrainConfig, Trainer};
-use crate::weights::{self, Header, SHIPPED};
+use crate::weights::{self, Header};
 
 /// Training digits mixed into every fine-tuning batch so the model keeps the rest.
 const REPLAY: &[u8] = include_bytes!("../weights/replay.bin");
@@ -209,7 +209,7 @@ impl Engine {
             },
             other => return Err(err(format!("unknown backend `{other}` (expected auto, webgpu or cpu)"))),
         };
-        let (model, header) = weights::from_bytes(SHIPPED, &device).map_err(err)?;
+        let (model, header) = weights::from_bytes(&weights::shipped(), &device).map_err(err)?;
         let replay = Dataset::from_bytes(REPLAY).map_err(err)?;
         let validation = Rc::new(Dataset::from_bytes(VALIDATION).map_err(err)?);
         let state = Rc::new(RefCell::new(State {
@@ -217,7 +217,7 @@ impl Engine {
             device,
             model,
             header,
-            bytes: SHIPPED.to_vec(),
+            bytes: weights::shipped(),
             stale: false,
             fallback_reason,
             trainer: None,
@@ -525,7 +525,7 @@ impl Engine {
 
     /// Back to the shipped weights (examples are kept).
     pub fn reset(&self) -> Result<(), JsError> {
-        self.state.borrow_mut().load(SHIPPED.to_vec()).map_err(err)
+        self.state.borrow_mut().load(weights::shipped()).map_err(err)
     }
 
     /// The current weights as a file. On the CPU this reads fine-tuned weights

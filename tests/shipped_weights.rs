@@ -19,7 +19,7 @@ fn validation() -> Dataset {
 #[test]
 fn shipped_weights_reach_99_percent_on_held_out_pairs() {
     let device = cpu();
-    let (model, header) = weights::from_bytes_expecting(weights::SHIPPED, &EncoderConfig::preset(Preset::Default), &device).unwrap();
+    let (model, header) = weights::from_bytes_expecting(&weights::shipped(), &EncoderConfig::preset(Preset::Default), &device).unwrap();
     let set = validation();
     let report = metrics::evaluate(&model, &set, usize::MAX, 0, header.threshold, &device);
     assert_eq!(report.pairs, 2 * set.len());
@@ -44,7 +44,7 @@ fn preprocessing_keeps_mnist_digits_recognisable() {
     // A held-out digit re-rendered at canvas size (10× upscaled, dark ink on white)
     // and sent through the page's preprocessing stays at the same distance verdict.
     let device = cpu();
-    let (model, header) = weights::from_bytes(weights::SHIPPED, &device).unwrap();
+    let (model, header) = weights::from_bytes(&weights::shipped(), &device).unwrap();
     let set = validation();
     let mut right = 0;
     let n = 100;

@@ -61,13 +61,6 @@ function template(full) {
     </div>`;
 }
 
-/** A pad's pixels for the worker (the buffer is transferred), or null when empty. */
-function padPixels(pad) {
-  if (pad.empty) return null;
-  const { data, width, height } = pad.pixels();
-  return { rgba: data.buffer, width, height };
-}
-
 class SiameseDigits extends HTMLElement {
   connectedCallback() {
     if (this.root) return;
@@ -139,11 +132,15 @@ class SiameseDigits extends HTMLElement {
     });
     client.addEventListener('backend', ({ detail }) => {
       this.showBackend(detail);
-      if (this.full) this.refreshMap().catch(() => {}); // the map is per engine
+      // The map's projection lives in the engine: a move needs a new one.
+      if (this.full && this.client && detail.backend !== this.mapBackend) this.refreshMap().catch(() => {});
       this.live.request();
     });
     client.addEventListener('note', ({ detail }) => this.status(detail));
-    client.addEventListener('restarted', () => this.live.request());
+    client.addEventListener('restarted', () => {
+      if (this.full && this.client) this.refreshMap().catch(() => {}); // a new worker has no map yet
+      this.live.request();
+    });
     try {
       const info = await client.ready;
       this.client = client;
@@ -206,7 +203,7 @@ class SiameseDigits extends HTMLElement {
   async update() {
     const out = this.$('[data-testid=distance]');
     const verdict = this.$('[data-testid=verdict]');
-    const pixels = { a: padPixels(this.pads.a), b: padPixels(this.pads.b) };
+    const pixels = { a: this.pads.a.transferable(), b: this.pads.b.transferable() };
     let result = null;
     if (this.client && (pixels.a || pixels.b)) {
       try {
@@ -240,6 +237,7 @@ class SiameseDigits extends HTMLElement {
   }
 
   async refreshMap() {
+    this.mapBackend = this.client.info.backend;
     const { points, labels } = await this.client.map();
     this.mapPoints = points;
     this.mapLabels = labels;

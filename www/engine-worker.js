@@ -10,7 +10,8 @@
 //
 // Protocol: requests `{ id, op, args }` → replies `{ id, result }` or
 // `{ id, error, fatal }` (fatal: the wasm instance trapped, restart the worker);
-// events `{ event, … }`: progress, backend, note.
+// events `{ event, … }`: progress (of a download), backend (after a move; `note`
+// says why when the GPU failed).
 
 let pkg = null; // URL of pkg/
 let cpu = null; // the CPU module's Engine
@@ -51,23 +52,24 @@ function push(target, item) {
 }
 
 /** Make `target` the engine, with the current weights and training set. */
-function moveTo(target) {
+function moveTo(target, note) {
   if (target === engine) return;
   target.importWeights(engine.exportWeights());
   target.clearExamples();
   for (const item of items) push(target, item);
   engine = target;
   mapReady = false; // the map's projection lives in the engine it was fitted by
-  post({ event: 'backend', ...info() });
+  post({ event: 'backend', ...info(), note });
 }
 
 /** Leave the GPU for good (for this worker): back to the CPU module. */
 function leaveGpu(reason) {
   fallbackReason = reason;
-  if (engine === gpu) moveTo(cpu);
+  const note = `Moved to the CPU: ${reason}`;
+  if (engine === gpu) moveTo(cpu, note);
+  else post({ event: 'backend', ...info(), note });
   gpu?.free();
   gpu = null;
-  post({ event: 'backend', ...info(), note: `Moved to the CPU: ${reason}` });
 }
 
 let gpuAttempt = null;
@@ -78,7 +80,6 @@ function tryGpu() {
       const adapter = await navigator.gpu?.requestAdapter();
       if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
       if (!adapter) throw new Error('no WebGPU adapter is available');
-      post({ event: 'note', text: 'Loading the WebGPU engine…' });
       if (!gpuModule) {
         const mod = await import(new URL('gpu/siamese_digits.js', pkg).href);
         await mod.default({ module_or_path: streamed(new URL('gpu/siamese_digits_bg.wasm', pkg), 'WebGPU engine') });
@@ -95,7 +96,7 @@ function tryGpu() {
       created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason); }));
       gpu = created;
       fallbackReason = null;
-      if (wanted !== 'cpu') moveTo(gpu);
+      if (wanted !== 'cpu') moveTo(gpu); // the badge says so; the status line keeps its note
     } catch (e) {
       fallbackReason = e.message ?? String(e);
       post({ event: 'backend', ...info() });
@@ -159,6 +160,11 @@ const ops = {
       for (const id of ['a', 'b']) if (images[id]) result.xy[id] = engine.project(await engine.embed(images[id]));
     }
     return result;
+  },
+
+  /** A pad's pixels → the 28×28 image the network sees, or null without ink. */
+  preprocess(pad) {
+    return preprocess(pad);
   },
 
   async map() {
@@ -230,7 +236,7 @@ self.onmessage = async ({ data: { id, op, args = [] } }) => {
   try {
     const result = await ops[op](...args);
     const transfer = [];
-    if (result instanceof Uint8Array) transfer.push(result.buffer);
+    if (result instanceof Uint8Array || result instanceof Float32Array) transfer.push(result.buffer);
     if (result?.images) for (const image of Object.values(result.images)) if (image) transfer.push(image.buffer);
     post({ id, result }, transfer);
   } catch (e) {

@@ -81,6 +81,13 @@ export class Pad extends EventTarget {
     return this.ctx.getImageData(0, 0, SIZE, SIZE);
   }
 
+  /** The pixels as the engine worker takes them (the buffer can be transferred), or null when empty. */
+  transferable() {
+    if (this.empty) return null;
+    const { data, width, height } = this.pixels();
+    return { rgba: data.buffer, width, height };
+  }
+
   style() {
     const c = this.ctx;
     c.strokeStyle = c.fillStyle = '#111';

@@ -136,19 +136,26 @@ export class Studio {
     }
   }
 
+  /** What the network sees of a pad now (not as of the last distance, which may lag on a slow GPU). */
+  seen(id) {
+    return this.client.preprocess(this.host.pads[id].transferable());
+  }
+
   async addExample(id, label) {
     if (!this.client || this.host.busy) return;
-    const image = this.host.images[id];
+    const pad = this.host.pads[id];
+    const image = await this.seen(id);
     if (!image) { this.host.status(`Pad ${id.toUpperCase()} is empty: draw a ${label} first.`); return; }
-    if (await this.addItem({ kind: 'example', image, label })) {
-      this.host.status(`Added pad ${id.toUpperCase()} as a ${label}.`);
-      this.host.pads[id].clear();
-    }
+    // Clear at once, so a drawing started meanwhile is not wiped; put it back on failure.
+    const strokes = pad.strokes;
+    pad.clear();
+    if (await this.addItem({ kind: 'example', image, label })) this.host.status(`Added pad ${id.toUpperCase()} as a ${label}.`);
+    else if (pad.empty) pad.setStrokes(strokes);
   }
 
   async addPair(same) {
     if (!this.client || this.host.busy) return;
-    const { a, b } = this.host.images;
+    const [a, b] = [await this.seen('a'), await this.seen('b')];
     if (!a || !b) { this.host.status('Draw on both pads to mark a pair.'); return; }
     if (await this.addItem({ kind: 'pair', a, b, same })) this.host.status(`Added the pair as ${same ? 'the same digit' : 'different digits'}.`);
   }

@@ -53,8 +53,7 @@ export class EngineClient extends EventTarget {
         this.info = data;
         this.emit('backend', data);
         if (data.note) this.emit('note', data.note);
-      } else if (data.event === 'note') this.emit('note', data.text);
-      else this.emit(data.event, data);
+      } else this.emit(data.event, data);
       return;
     }
     const call = this.pending.get(data.id);
@@ -114,6 +113,11 @@ export class EngineClient extends EventTarget {
   /** Pads as `{ rgba: ArrayBuffer, width, height } | null` (the buffers are transferred). */
   compare(a, b) {
     return this.call('compare', [{ a, b }], [a?.rgba, b?.rgba].filter(Boolean));
+  }
+
+  /** A pad's pixels (transferred) → the 28×28 image the network sees, or null without ink. */
+  preprocess(pad) {
+    return pad ? this.call('preprocess', [pad], [pad.rgba]) : Promise.resolve(null);
   }
 
   map() { return this.call('map'); }

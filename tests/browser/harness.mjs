@@ -11,8 +11,9 @@ export const BACKENDS = {
   cpu: [],
 };
 
-export async function startServer() {
-  const server = await serve({ port: 0 });
+/** The static server on a free port; `headers` are added to every response. */
+export async function startServer(headers = {}) {
+  const server = await serve({ port: 0, headers });
   return { server, origin: `http://127.0.0.1:${server.address().port}` };
 }
 

@@ -73,6 +73,11 @@ async function compare(page, ui, a, b) {
   return { d: Number(value), verdict: await ui.testid('verdict').textContent() };
 }
 
+/** Wait until the (first) element runs on `backend`. */
+async function onBackend(page, backend) {
+  await page.waitForFunction((b) => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').dataset.backend === b, backend, { timeout: 120_000 });
+}
+
 /** Cleared pads empty the distance (its data-value) rather than showing a stale one. */
 async function assertEmpty(ui) {
   await ui.testid('distance').evaluate((el) => new Promise((resolve, reject) => {
@@ -133,6 +138,8 @@ for (const backend of ['webgpu', 'cpu']) {
           await compare(page, ui, strokes(7, variant), strokes(1, variant));
           await page.locator('siamese-digits >> button[data-action=pair][data-same=true]').click();
         }
+        // Items reach the list once the engine (in its worker) has taken them.
+        await page.locator('siamese-digits >> .thumbs li').nth(8).waitFor({ timeout: 10_000 });
         assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
         const before = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         await page.locator('siamese-digits >> [data-setting=steps]').fill('30');
@@ -163,6 +170,7 @@ for (const backend of ['webgpu', 'cpu']) {
         }));
         await page.reload();
         await page.evaluate(() => window.siameseReady);
+        await onBackend(page, backend); // the first answers come from the CPU module; compare like with like
         assert.match(await page.locator('siamese-digits >> .status').textContent(),
           /Restored your fine-tuned model\. Restored 9 training examples\. 1 saved example was unreadable and dropped\./);
         assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
@@ -292,5 +300,29 @@ test('blog embed: two elements, one served from another origin', { timeout: 300_
     assert.deepEqual(foreign.problems.filter((p) => !p.includes(other.origin)), []);
   } finally {
     await browser.close();
+  }
+});
+
+test('the blog embed works under a strict Content-Security-Policy (worker and modules included)', { timeout: 300_000 }, async () => {
+  const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'";
+  const strict = await startServer({ 'content-security-policy': csp });
+  const browser = await launch('webgpu');
+  const { page, problems } = await openPage(browser, strict.origin);
+  try {
+    await page.addInitScript(() => {
+      window.violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    await page.goto(`${strict.origin}/www/blog.html`);
+    const el = page.locator('siamese-digits').first();
+    await el.scrollIntoViewIfNeeded();
+    await el.locator('[data-testid=backend][data-backend=webgpu]').waitFor({ timeout: 120_000 });
+    const r = await compare(page, within(el), strokes(0, 0), strokes(1, 1));
+    assert.match(r.verdict, /different/);
+    assert.deepEqual(await page.evaluate(() => window.violations), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    strict.server.close();
   }
 });

@@ -1,0 +1,225 @@
+/* tslint:disable */
+/* eslint-disable */
+
+/**
+ * The Siamese network, ready to answer the page.
+ */
+export class Engine {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Add a drawn digit with its label to the fine-tuning set; returns the set's size.
+     */
+    addExample(image_values: Float32Array | number[], label: number): number;
+    /**
+     * Add a pair marked same / different; returns how many pairs there are.
+     */
+    addPair(a: Float32Array | number[], b: Float32Array | number[], same: boolean): number;
+    /**
+     * Forget every example and pair.
+     */
+    clearExamples(): void;
+    /**
+     * Both embeddings and their distance in one batched pass:
+     * `{ distance, a: Float32Array, b: Float32Array }`.
+     */
+    compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<any>;
+    /**
+     * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu' })`.
+     */
+    static create(options: any): Promise<Engine>;
+    /**
+     * Destroy the page's WebGPU device, as a driver reset or a GPU that goes away
+     * would: engines on WebGPU then move to the CPU on their next call. For tests
+     * and for trying the fallback by hand; does nothing without a GPU device.
+     */
+    static destroyGpuDevice(): void;
+    /**
+     * Euclidean distance between the embeddings of two 784-value images (one batch).
+     */
+    distance(a: Float32Array | number[], b: Float32Array | number[]): Promise<number>;
+    /**
+     * Embeddings of `n` images given as `n × 784` values, flattened `n × embeddingSize`.
+     */
+    embedMany(images: Float32Array | number[]): Promise<Float32Array>;
+    /**
+     * The embedding of one 784-value image.
+     */
+    embed(a: Float32Array | number[]): Promise<Float32Array>;
+    /**
+     * The current weights as a file. On the CPU this reads fine-tuned weights
+     * directly; on WebGPU call `await syncWeights()` first after training.
+     */
+    exportWeights(): Uint8Array;
+    /**
+     * Whether this module can run on WebGPU at all (the WebGPU module can, the
+     * CPU module cannot).
+     */
+    static hasWebGpu(): boolean;
+    /**
+     * Load weights exported earlier. A bad file throws and the current model stays.
+     */
+    importWeights(bytes: Uint8Array | number[]): void;
+    /**
+     * Called with the reason whenever the engine moves from WebGPU to the CPU.
+     */
+    onFallback(callback?: Function | null): void;
+    /**
+     * RGBA canvas pixels (`ImageData.data`) → the 28×28 image the network sees.
+     */
+    preprocess(rgba: Uint8Array | number[], width: number, height: number): Float32Array;
+    /**
+     * Where an embedding falls on the map of the last `referenceMap()`: `[x, y]`.
+     */
+    project(embedding: Float32Array | number[]): Float32Array;
+    /**
+     * The embedding map: embeds the bundled validation digits, fits a PCA to them
+     * and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
+     * Call again after fine-tuning to redraw the map for the new weights.
+     */
+    referenceMap(): Promise<Float32Array>;
+    /**
+     * Remove labelled example `index`.
+     */
+    removeExample(index: number): void;
+    /**
+     * Remove pair `index`.
+     */
+    removePair(index: number): void;
+    /**
+     * Back to the shipped weights (examples are kept).
+     */
+    reset(): void;
+    /**
+     * Read the fine-tuned weights back from the device (one read, async: WebGPU
+     * allows no other), so `exportWeights()` and a later fallback have them.
+     */
+    syncWeights(): Promise<void>;
+    /**
+     * One fine-tuning step: `{ loss: 'contrastive' | 'triplet', learningRate, batchSize }`.
+     * Half the batch comes from the user's examples, half from the replay sample;
+     * the convolution stages stay frozen. Resolves to the step's loss; a step that
+     * diverges is undone and throws. The weights stay on the device: `syncWeights()`
+     * brings them to `exportWeights()`.
+     */
+    trainStep(options: any): Promise<number>;
+    /**
+     * Pair accuracy at the threshold on the user's own data: every pair of labelled
+     * examples plus every marked pair. `NaN` when there is no pair yet.
+     */
+    userAccuracy(): Promise<number>;
+    /**
+     * Pair accuracy at the threshold on the bundled validation digits (one same and
+     * one different partner each).
+     */
+    validationAccuracy(): Promise<number>;
+    /**
+     * The bundled validation digits (`n × 784` values) …
+     */
+    validationImages(): Float32Array;
+    /**
+     * … and their labels.
+     */
+    validationLabels(): Uint8Array;
+    /**
+     * What is really running: `"webgpu"` or `"cpu"`.
+     */
+    readonly backend: string;
+    /**
+     * Size of the embeddings.
+     */
+    readonly embeddingSize: number;
+    readonly exampleCount: number;
+    /**
+     * Why the engine is on the CPU although WebGPU was wanted, if it is.
+     */
+    readonly fallbackReason: string | undefined;
+    readonly pairCount: number;
+    /**
+     * Name of the loaded architecture (`default`, `seed`).
+     */
+    readonly preset: string;
+    /**
+     * The calibrated "same digit" distance: below it, two digits are judged the same.
+     */
+    readonly threshold: number;
+}
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_engine_free: (a: number, b: number) => void;
+    readonly engine_addExample: (a: number, b: number, c: number, d: number, e: number) => void;
+    readonly engine_addPair: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+    readonly engine_backend: (a: number, b: number) => void;
+    readonly engine_clearExamples: (a: number) => void;
+    readonly engine_compare: (a: number, b: number, c: number, d: number, e: number) => any;
+    readonly engine_create: (a: any) => any;
+    readonly engine_destroyGpuDevice: () => void;
+    readonly engine_distance: (a: number, b: number, c: number, d: number, e: number) => any;
+    readonly engine_embed: (a: number, b: number, c: number) => any;
+    readonly engine_embedMany: (a: number, b: number, c: number) => any;
+    readonly engine_embeddingSize: (a: number) => number;
+    readonly engine_exampleCount: (a: number) => number;
+    readonly engine_exportWeights: (a: number, b: number) => void;
+    readonly engine_fallbackReason: (a: number, b: number) => void;
+    readonly engine_hasWebGpu: () => number;
+    readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
+    readonly engine_onFallback: (a: number, b: number) => void;
+    readonly engine_pairCount: (a: number) => number;
+    readonly engine_preprocess: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly engine_preset: (a: number, b: number) => void;
+    readonly engine_project: (a: number, b: number, c: number, d: number) => void;
+    readonly engine_referenceMap: (a: number) => any;
+    readonly engine_removeExample: (a: number, b: number, c: number) => void;
+    readonly engine_removePair: (a: number, b: number, c: number) => void;
+    readonly engine_reset: (a: number, b: number) => void;
+    readonly engine_syncWeights: (a: number) => any;
+    readonly engine_threshold: (a: number) => number;
+    readonly engine_trainStep: (a: number, b: any) => any;
+    readonly engine_userAccuracy: (a: number) => any;
+    readonly engine_validationAccuracy: (a: number) => any;
+    readonly engine_validationImages: (a: number, b: number) => void;
+    readonly engine_validationLabels: (a: number, b: number) => void;
+    readonly __wasm_bindgen_func_elem_55049: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55049_37: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55049_38: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85537: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85542: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55047: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55047_36: (a: number, b: number, c: any) => void;
+    readonly __wbindgen_export: (a: number, b: number) => number;
+    readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_export3: (a: number, b: number, c: number) => void;
+    readonly __wbindgen_export4: (a: number) => void;
+    readonly __wbindgen_export5: () => number;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_export6: (a: number, b: number) => void;
+    readonly __wbindgen_add_to_stack_pointer: (a: number) => number;
+    readonly __wbindgen_export7: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;
