@@ -126,28 +126,30 @@ class SiameseDigits extends HTMLElement {
     this.setBusy(true);
     const progress = this.$('.loading');
     this.status('Loading the model…', true);
-    client.addEventListener('progress', ({ detail }) => {
-      progress.hidden = detail.fraction >= 1;
-      progress.value = detail.fraction;
-    });
-    client.addEventListener('backend', ({ detail }) => {
-      this.showBackend(detail);
-      // The map's projection lives in the engine: a move needs a new one.
-      if (this.full && this.client && detail.backend !== this.mapBackend) this.refreshMap().catch(() => {});
-      this.live.request();
-    });
-    client.addEventListener('note', ({ detail }) => this.status(detail));
-    client.addEventListener('restarted', () => {
-      if (this.full && this.client) this.refreshMap().catch(() => {}); // a new worker has no map yet
-      this.live.request();
-    });
+    if (!this.listening) {
+      this.listening = true;
+      client.addEventListener('progress', ({ detail }) => {
+        progress.hidden = detail.fraction >= 1;
+        progress.value = detail.fraction;
+      });
+      client.addEventListener('backend', ({ detail }) => {
+        this.showBackend(detail);
+        // The map's projection lives in the engine: a move needs a new one.
+        if (this.full && this.client && detail.backend !== this.mapBackend) this.refreshMap().catch(() => {});
+        this.live.request();
+      });
+      client.addEventListener('note', ({ detail }) => this.status(detail));
+      client.addEventListener('restarted', () => {
+        if (!this.client) { this.start(); return; } // it died before this element joined
+        if (this.full) this.refreshMap().catch(() => {}); // a new worker has no map yet
+        this.live.request();
+      });
+    }
     try {
       const info = await client.ready;
       this.client = client;
       progress.hidden = true;
       this.showBackend(info);
-      this.$('.threshold-label').textContent = `threshold ${info.threshold.toFixed(2)}`;
-      this.$('.mark').style.left = `${this.barPosition(info.threshold)}%`;
       const note = this.studio ? await this.studio.restore() : '';
       if (this.full) await this.refreshMap();
       this.status(`${note || 'Ready.'} Draw a digit on each pad.`);
@@ -185,6 +187,8 @@ class SiameseDigits extends HTMLElement {
     badge.setAttribute('aria-label', `Running on ${info.backend}${why}`);
     if (info.reason) badge.textContent += ` · ${info.reason}`;
     this.$('[data-action=backend]').value = info.wanted;
+    this.$('.threshold-label').textContent = `threshold ${info.threshold.toFixed(2)}`;
+    this.$('.mark').style.left = `${this.barPosition(info.threshold)}%`;
   }
 
   setBusy(busy) {

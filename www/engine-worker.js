@@ -52,8 +52,9 @@ function push(target, item) {
 }
 
 /** Make `target` the engine, with the current weights and training set. */
-function moveTo(target, note) {
+async function moveTo(target, note) {
   if (target === engine) return;
+  await engine.syncWeights(); // fine-tuned weights may still be on the GPU
   target.importWeights(engine.exportWeights());
   target.clearExamples();
   for (const item of items) push(target, item);
@@ -63,13 +64,13 @@ function moveTo(target, note) {
 }
 
 /** Leave the GPU for good (for this worker): back to the CPU module. */
-function leaveGpu(reason) {
+async function leaveGpu(reason) {
   fallbackReason = reason;
   const note = `Moved to the CPU: ${reason}`;
-  if (engine === gpu) moveTo(cpu, note);
+  const failed = gpu;
+  gpu = null; // dropped, not freed: calls may still be running on it
+  if (engine === failed) await moveTo(cpu, note);
   else post({ event: 'backend', ...info(), note });
-  gpu?.free();
-  gpu = null;
 }
 
 let gpuAttempt = null;
@@ -93,10 +94,10 @@ function tryGpu() {
       }
       // The module's own CPU fallback keeps a failing call alive; then the engine
       // comes back to the faster CPU module.
-      created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason); }));
+      created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason).catch(fail); }));
       gpu = created;
       fallbackReason = null;
-      if (wanted !== 'cpu') moveTo(gpu); // the badge says so; the status line keeps its note
+      if (wanted !== 'cpu') await moveTo(gpu); // the badge says so; the status line keeps its note
     } catch (e) {
       fallbackReason = e.message ?? String(e);
       post({ event: 'backend', ...info() });
@@ -112,7 +113,8 @@ function preprocess(pad) {
   if (!pad) return null;
   try {
     return engine.preprocess(new Uint8Array(pad.rgba), pad.width, pad.height);
-  } catch {
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw e;
     return null; // a stray dot of no ink
   }
 }
@@ -139,9 +141,9 @@ const ops = {
     wanted = backend;
     if (backend === 'cpu') {
       fallbackReason = null;
-      if (engine !== cpu) moveTo(cpu);
+      if (engine !== cpu) await moveTo(cpu);
     } else if (gpu) {
-      moveTo(gpu);
+      await moveTo(gpu);
     } else {
       await tryGpu();
     }
@@ -168,10 +170,11 @@ const ops = {
   },
 
   async map() {
+    const fitter = engine;
     mapReady = false;
-    const points = await engine.referenceMap();
-    mapReady = true;
-    return { points, labels: engine.validationLabels() };
+    const points = await fitter.referenceMap();
+    if (fitter === engine) mapReady = true; // not if the engine moved meanwhile
+    return { points, labels: fitter.validationLabels() };
   },
 
   addItem(item) {
@@ -185,7 +188,12 @@ const ops = {
     engine.clearExamples();
     items = [];
     for (const item of list) {
-      try { push(engine, item); items.push(item); } catch { /* counted by the caller */ }
+      try {
+        push(engine, item);
+        items.push(item);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) throw e; // else: unreadable, dropped
+      }
     }
     return items.length;
   },
@@ -210,6 +218,7 @@ const ops = {
 
   reset() {
     engine.reset();
+    return info(); // the threshold comes with the weights
   },
 
   async exportWeights() {
@@ -219,6 +228,7 @@ const ops = {
 
   importWeights(bytes) {
     engine.importWeights(bytes);
+    return info();
   },
 
   /** Testing aid: destroy the WebGPU device, as a driver reset would. */
@@ -232,9 +242,18 @@ const ops = {
   },
 };
 
+let started = null; // every call but `start` waits for it
+
+/** Report a failure outside any call (a move between modules): the worker is unusable. */
+function fail(e) {
+  setTimeout(() => { throw e; }); // an uncaught error: the client restarts this worker
+}
+
 self.onmessage = async ({ data: { id, op, args = [] } }) => {
   try {
-    const result = await ops[op](...args);
+    if (op === 'start') started = ops.start(...args);
+    else await started;
+    const result = await (op === 'start' ? started : ops[op](...args));
     const transfer = [];
     if (result instanceof Uint8Array || result instanceof Float32Array) transfer.push(result.buffer);
     if (result?.images) for (const image of Object.values(result.images)) if (image) transfer.push(image.buffer);

@@ -83,7 +83,7 @@ export class Studio {
     else if (action === 'stop') this.stopping = true;
     else if (action === 'reset') this.reset();
     else if (action === 'download') this.download();
-    else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request());
+    else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request(), (e) => this.host.status(e.message));
     else if (action === 'crash') this.client?.crash().catch(() => {}); // the restart's note says what happened
   }
 
@@ -136,28 +136,35 @@ export class Studio {
     }
   }
 
-  /** What the network sees of a pad now (not as of the last distance, which may lag on a slow GPU). */
-  seen(id) {
-    return this.client.preprocess(this.host.pads[id].transferable());
-  }
-
   async addExample(id, label) {
     if (!this.client || this.host.busy) return;
+    // What the pad shows now (the last distance may lag on a slow GPU). The pad is
+    // cleared at once, so a drawing started meanwhile is kept; it comes back on failure.
     const pad = this.host.pads[id];
-    const image = await this.seen(id);
-    if (!image) { this.host.status(`Pad ${id.toUpperCase()} is empty: draw a ${label} first.`); return; }
-    // Clear at once, so a drawing started meanwhile is not wiped; put it back on failure.
+    const pixels = pad.transferable();
     const strokes = pad.strokes;
     pad.clear();
-    if (await this.addItem({ kind: 'example', image, label })) this.host.status(`Added pad ${id.toUpperCase()} as a ${label}.`);
+    let added = false;
+    try {
+      const image = await this.client.preprocess(pixels);
+      if (!image) this.host.status(`Pad ${id.toUpperCase()} is empty: draw a ${label} first.`);
+      else added = await this.addItem({ kind: 'example', image, label });
+    } catch (e) {
+      this.host.status(e.message ?? String(e));
+    }
+    if (added) this.host.status(`Added pad ${id.toUpperCase()} as a ${label}.`);
     else if (pad.empty) pad.setStrokes(strokes);
   }
 
   async addPair(same) {
     if (!this.client || this.host.busy) return;
-    const [a, b] = [await this.seen('a'), await this.seen('b')];
-    if (!a || !b) { this.host.status('Draw on both pads to mark a pair.'); return; }
-    if (await this.addItem({ kind: 'pair', a, b, same })) this.host.status(`Added the pair as ${same ? 'the same digit' : 'different digits'}.`);
+    try {
+      const [a, b] = await Promise.all(['a', 'b'].map((id) => this.client.preprocess(this.host.pads[id].transferable())));
+      if (!a || !b) { this.host.status('Draw on both pads to mark a pair.'); return; }
+      if (await this.addItem({ kind: 'pair', a, b, same })) this.host.status(`Added the pair as ${same ? 'the same digit' : 'different digits'}.`);
+    } catch (e) {
+      this.host.status(e.message ?? String(e));
+    }
   }
 
   async removeItem(index) {

@@ -72,6 +72,7 @@ export class EngineClient extends EventTarget {
 
   /** Send `op` to the worker; `transfer` lists buffers handed over, not copied. */
   call(op, args = [], transfer = []) {
+    if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -87,7 +88,8 @@ export class EngineClient extends EventTarget {
     const now = Date.now();
     this.restarts = this.restarts.filter((t) => now - t < 60_000);
     if (this.restarts.length >= MAX_RESTARTS) {
-      this.ready = Promise.reject(new Error(`the engine keeps stopping (${reason}); reload the page to try again`));
+      this.dead = new Error(`the engine keeps stopping (${reason}); reload the page to try again`);
+      this.ready = Promise.reject(this.dead);
       this.ready.catch(() => {});
       this.emit('note', `The engine keeps stopping (${reason}). Reload the page to try again.`);
       return;
@@ -159,13 +161,19 @@ export class EngineClient extends EventTarget {
 
   /** Load weights; a bad file rejects and the current model stays. */
   async importWeights(bytes) {
-    await this.call('importWeights', [bytes]);
+    this.modelChanged(await this.call('importWeights', [bytes]));
     this.weights = bytes;
   }
 
   async reset() {
-    await this.call('reset');
+    this.modelChanged(await this.call('reset'));
     this.weights = null;
+  }
+
+  /** New weights bring their own threshold: tell the elements. */
+  modelChanged(info) {
+    this.info = info;
+    this.emit('backend', info);
   }
 }
 
