@@ -82,21 +82,19 @@ async function pageFigures(backend) {
   const t0 = Date.now();
   await page.locator('siamese-digits [data-testid=train]').click();
   let strokes = 0;
-  let distancesDuringTraining = 0;
+  let status = '';
   for (;;) {
-    const status = await page.locator('siamese-digits .status').textContent();
+    status = await page.locator('siamese-digits .status').textContent();
     if (/Done after|Training stopped/.test(status)) break;
     await page.locator('siamese-digits [data-testid=clear-b]').click();
     await stroke(page, boxB, [0.3 + (strokes % 5) * 0.05, 0.2], [0.5, 0.8]);
     strokes++;
-    const shown = await page.locator('siamese-digits [data-testid=distance]').getAttribute('data-value');
-    if (shown && /Training/.test(await page.locator('siamese-digits .status').textContent())) distancesDuringTraining++;
   }
   const trainSeconds = (Date.now() - t0) / 1000;
   const longTasks = await page.evaluate(() => window.longTasks);
   await browser.close();
   return {
-    backend, ready, onBackend, strokeLatency: median(strokeLatency), trainSeconds, strokes, distancesDuringTraining,
+    backend, ready, onBackend, strokeLatency: median(strokeLatency), trainSeconds, strokes, status,
     longest: Math.max(0, ...longTasks), count: longTasks.length, tbt: longTasks.reduce((s, d) => s + Math.max(0, d - 50), 0),
   };
 }
@@ -124,7 +122,7 @@ for (const backend of ['cpu', 'webgpu']) {
   console.log(`navigation → first answer (CPU module)     ${f.ready} ms`);
   console.log(`navigation → running on ${backend.padEnd(6)}             ${f.onBackend} ms`);
   console.log(`stroke end → distance painted, median/15    ${f.strokeLatency.toFixed(1)} ms`);
-  console.log(`40 training steps + scoring, while drawing  ${f.trainSeconds.toFixed(1)} s, ${f.strokes} strokes drawn, ${f.distancesDuringTraining} distances shown mid-training`);
+  console.log(`40 training steps + scoring, while drawing  ${f.trainSeconds.toFixed(1)} s, ${f.strokes} strokes drawn meanwhile («${f.status.trim()}»)`);
   console.log(`main thread meanwhile: long tasks           ${f.count}, longest ${f.longest.toFixed(0)} ms, total blocking time ${f.tbt.toFixed(0)} ms`);
 }
 
@@ -159,13 +157,14 @@ if (process.argv.includes('--no-peers') || !existsSync(shared)) {
   const oursGpu = row('siamese-digits', 'webgpu');
   const ort = row('onnxruntime-web', 'wasm-1t');
   const ortGpu = row('onnxruntime-web', 'webgpu');
-  const tfjs = row('tfjs', 'wasm-1t+shim') ?? row('tfjs', 'wasm-1t');
+  const tfjs = row('tfjs', 'wasm-1t');
+  const tfjsTrain = row('tfjs', 'wasm-1t+shim');
   const tfjsCpu = row('tfjs', 'cpu');
   const fmt = (x, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–');
   console.log(`pair latency, CPU: ours distance() ${fmt(b2(ours))} ms, compare() ${fmt(ours?.compare_ms?.median)} ms; onnxruntime-web wasm 1 thread ${fmt(b2(ort))} ms → ${ratio(b2(ours), b2(ort))}; TF.js wasm ${fmt(b2(tfjs))} ms; TF.js cpu ${fmt(b2(tfjsCpu))} ms`);
   console.log(`one image, CPU: ours embed() ${fmt(b1(ours))} ms; onnxruntime-web ${fmt(b1(ort))} ms → ${ratio(b1(ours), b1(ort))}`);
-  console.log(`fine-tuning, CPU: ours ${fmt(ours?.train?.pairs_per_s, 0)} pairs/s; TF.js wasm ${fmt(tfjs?.train?.pairs_per_s, 0)} pairs/s → ${ratio(ours?.train?.pairs_per_s, tfjs?.train?.pairs_per_s)}`);
+  console.log(`fine-tuning, CPU: ours ${fmt(ours?.train?.pairs_per_s, 0)} pairs/s; TF.js wasm (+ its Conv2DBackpropFilter shim) ${fmt(tfjsTrain?.train?.pairs_per_s, 0)} pairs/s → ${ratio(ours?.train?.pairs_per_s, tfjsTrain?.train?.pairs_per_s)}`);
   console.log(`pair latency, WebGPU (SwiftShader): ours ${fmt(b2(oursGpu), 2)} ms; onnxruntime-web webgpu ${fmt(b2(ortGpu), 2)} ms → ${ratio(b2(oursGpu), b2(ortGpu))}`);
   for (const x of rows.filter((x) => x.error)) console.log(`row ${x.peer} ${x.backend} failed: ${x.error.message ?? JSON.stringify(x.error)}`);
   console.log(`(full table: target/peers/results/latest.md)`);
