@@ -183,19 +183,21 @@ const ops = {
     return items.length;
   },
 
-  /** Replace the training set; items the engine rejects are dropped. */
+  /** Replace the training set; resolves to the indices of the items kept (the engine drops unreadable ones). */
   setItems(list) {
     engine.clearExamples();
     items = [];
-    for (const item of list) {
+    const kept = [];
+    list.forEach((item, i) => {
       try {
         push(engine, item);
         items.push(item);
+        kept.push(i);
       } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw e; // else: unreadable, dropped
+        if (e instanceof WebAssembly.RuntimeError) throw e;
       }
-    }
-    return items.length;
+    });
+    return kept;
   },
 
   removeItem(index) {

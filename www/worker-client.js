@@ -143,11 +143,8 @@ export class EngineClient extends EventTarget {
 
   /** Restore a saved training set; resolves to how many items were dropped as unreadable. */
   async setItems(list) {
-    const kept = [];
-    for (const item of list) {
-      try { await this.call('addItem', [item]); kept.push(item); } catch { /* dropped */ }
-    }
-    this.items = kept;
+    const kept = await this.call('setItems', [list]);
+    this.items = kept.map((i) => list[i]);
     this.emit('items');
     return list.length - kept.length;
   }
