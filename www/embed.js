@@ -139,8 +139,9 @@ class SiameseDigits extends HTMLElement {
         this.live.request();
       });
       client.addEventListener('note', ({ detail }) => this.status(detail));
-      client.addEventListener('restarted', () => {
+      client.addEventListener('restarted', ({ detail }) => {
         if (!this.client) { this.start(); return; } // it died before this element joined
+        this.showBackend(detail);
         if (this.full) this.refreshMap().catch(() => {}); // a new worker has no map yet
         this.live.request();
       });

@@ -19,8 +19,9 @@ function spawn() {
 
 /**
  * The page's engine. Events: `progress` (detail: fraction of a download), `backend`
- * (detail: info, after a move between WebGPU and the CPU), `note` (detail: text for
- * the status line), `items` (the training set changed).
+ * (detail: info, after a move between WebGPU and the CPU), `restarted` (detail: info,
+ * a new worker took over), `note` (detail: text for the status line), `items` (the
+ * training set changed).
  */
 export class EngineClient extends EventTarget {
   constructor(pkgUrl, backend) {
@@ -99,7 +100,6 @@ export class EngineClient extends EventTarget {
     this.ready.then(
       () => {
         this.emit('note', `The engine stopped (${reason}) and was restarted with your last saved model and examples.`);
-        this.emit('backend', this.info);
         this.emit('restarted', this.info);
       },
       (e) => this.emit('note', `The engine stopped and could not be restarted: ${e.message}`),

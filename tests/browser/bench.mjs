@@ -31,9 +31,6 @@ async function stroke(page, box, from, to) {
   await page.mouse.up();
 }
 
-const waitStatus = (page, re, timeout = 600_000) =>
-  page.waitForFunction((re) => new RegExp(re).test(eval(`document.querySelector('siamese-digits').shadowRoot.querySelector('.status')`).textContent), re, { timeout });
-
 async function pageFigures(backend) {
   const browser = await launch(backend);
   const { page } = await openPage(browser, origin);
