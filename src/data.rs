@@ -5,6 +5,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::preprocess::PreprocessError;
+use crate::skeleton::trace;
+use crate::strokes::{render, Stroke, PEN};
 
 /// Images (row-major 28×28, values in [0, 1]) with their digit labels.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +27,13 @@ impl Dataset {
 
     pub fn image(&self, i: usize) -> &[f32] {
         &self.images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]
+    }
+
+    /// The same digits, each image replaced by `f(image)` (784 values).
+    pub fn map_images(&self, f: impl Fn(&[f32]) -> Vec<f32>) -> Dataset {
+        let mut out = Dataset::default();
+        (0..self.len()).for_each(|i| out.push(&f(self.image(i)), self.labels[i]));
+        out
     }
 
     pub fn push(&mut self, image: &[f32], label: u8) {
@@ -259,6 +269,9 @@ pub struct Sampler {
     classes: Vec<Vec<usize>>,
     rng: Rng,
     augment: bool,
+    /// Each image's traced strokes, and the share of augmented digits inked from
+    /// them the way the page's pads ink a drawing.
+    traces: Option<(Vec<Vec<Stroke>>, f32)>,
 }
 
 /// Why a set cannot be sampled.
@@ -288,11 +301,23 @@ impl Sampler {
         if classes.len() < 2 {
             return Err(SamplerError::SingleClass);
         }
-        Ok(Self { classes, rng: Rng::new(seed), augment })
+        Ok(Self { classes, rng: Rng::new(seed), augment, traces: None })
+    }
+
+    /// Also show the network `share` of `set`'s digits as pen strokes (traced once, here).
+    pub fn with_strokes(mut self, set: &Dataset, share: f32) -> Self {
+        self.traces = Some(((0..set.len()).map(|i| trace(set.image(i))).collect(), share));
+        self
     }
 
     fn image(&mut self, set: &Dataset, i: usize, out: &mut Vec<f32>) {
-        if self.augment {
+        let drawn = match &self.traces {
+            Some((traces, share)) if self.augment && self.rng.uniform(0.0, 1.0) < *share => augment_strokes(&traces[i], &mut self.rng).ok(),
+            _ => None,
+        };
+        if let Some(image) = drawn {
+            out.extend_from_slice(&image);
+        } else if self.augment {
             out.extend_from_slice(&augment(set.image(i), &mut self.rng));
         } else {
             out.extend_from_slice(set.image(i));
@@ -392,6 +417,39 @@ pub fn augment(image: &[f32], rng: &mut Rng) -> [f32; IMAGE_PIXELS] {
         1 => out.map(|v| ((v - 0.25) / 0.75).clamp(0.0, 1.0)), // thinner, harder edges
         _ => out,
     }
+}
+
+/// A traced digit redrawn as a person might draw it: slanted, stretched, turned, with
+/// a wobbly hand and jittery pointer samples, then inked by the pads' renderer at a
+/// pen width near the page's.
+pub fn augment_strokes(strokes: &[Stroke], rng: &mut Rng) -> Result<[f32; IMAGE_PIXELS], PreprocessError> {
+    let angle = rng.uniform(-12.0, 12.0).to_radians();
+    let slant = rng.uniform(-0.3, 0.3);
+    let stretch = rng.uniform(0.8, 1.2);
+    let (cos, sin) = (angle.cos(), angle.sin());
+    // A slow wobble along the path (a hand) plus fine jitter (a mouse's samples).
+    let (wobble, phase, waves) = (rng.uniform(0.0, 0.5), rng.uniform(0.0, 6.3), rng.uniform(0.1, 0.4));
+    let moved: Vec<Stroke> = strokes
+        .iter()
+        .map(|stroke| {
+            let mut along = 0.0f32;
+            let mut out = Stroke::new();
+            for (k, p) in stroke.iter().enumerate() {
+                if k > 0 {
+                    let q = stroke[k - 1];
+                    along += ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt();
+                }
+                let (x, y) = ((p[0] - 14.0 + slant * (14.0 - p[1])) * stretch, p[1] - 14.0);
+                let w = wobble * (waves * along + phase).sin();
+                out.push([
+                    cos * x - sin * y + w + rng.uniform(-0.15, 0.15),
+                    sin * x + cos * y + wobble * (waves * along + 2.0 * phase).cos() + rng.uniform(-0.15, 0.15),
+                ]);
+            }
+            out
+        })
+        .collect();
+    render(&moved, PEN * rng.uniform(0.85, 1.2))
 }
 
 fn bilinear(image: &[f32], x: f32, y: f32) -> f32 {
@@ -530,6 +588,22 @@ mod tests {
             let ink: f32 = out.iter().sum();
             assert!((6.0..60.0).contains(&ink), "ink {ink}");
             assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        }
+    }
+
+    #[test]
+    fn drawn_augmentation_keeps_a_bar_a_centred_bar() {
+        let bar = vec![vec![[14.0, 4.0], [14.0, 24.0]]];
+        let mut rng = Rng::new(3);
+        for _ in 0..20 {
+            let out = augment_strokes(&bar, &mut rng).unwrap();
+            assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+            let (cx, cy) = crate::preprocess::centre_of_mass(&out, IMAGE_SIDE);
+            assert!((cx - 14.0).abs() < 0.05 && (cy - 14.0).abs() < 0.05, "({cx}, {cy})");
+            // Still a tall stroke: more ink in the middle column band than beside it.
+            let band: f32 = (0..IMAGE_SIDE).flat_map(|y| (10..18).map(move |x| (y, x))).map(|(y, x)| out[y * IMAGE_SIDE + x]).sum();
+            let total: f32 = out.iter().sum();
+            assert!(band > 0.9 * total, "{band} of {total}");
         }
     }
 

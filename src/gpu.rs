@@ -98,10 +98,13 @@ mod webgpu {
     }
 
     /// Destroy the WebGPU device, as a driver reset or a GPU that goes away would.
+    /// burn starts its WebGPU runtime once per page, so later requests get the reason.
     pub fn destroy() {
         GPU.with(|g| {
-            if let Gpu::Ready(_, device) = &*g.borrow() {
+            let mut g = g.borrow_mut();
+            if let Gpu::Ready(_, device) = &*g {
                 device.destroy();
+                *g = Gpu::Unavailable("the WebGPU device was lost (reload the page to try WebGPU again)".into());
             }
         });
     }

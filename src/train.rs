@@ -51,6 +51,9 @@ pub struct TrainConfig {
     pub hard_negatives: bool,
     #[config(default = true)]
     pub augment: bool,
+    /// With `augment`: the share of digits shown traced and inked as drawn strokes.
+    #[config(default = 0.5)]
+    pub drawn: f32,
     /// Train only the fully connected layers (see [`crate::model::Encoder::freeze_features`]).
     #[config(default = false)]
     pub freeze_features: bool,
@@ -249,6 +252,9 @@ pub struct Progress {
 pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, mut report: impl FnMut(Progress)) -> Result<(), String> {
     let config = trainer.config.clone();
     let mut sampler = Sampler::new(set, config.seed, config.augment).map_err(|e| e.to_string())?;
+    if config.augment {
+        sampler = sampler.with_strokes(set, config.drawn);
+    }
     for step in 0..steps {
         let progress = step as f64 / steps as f64;
         let lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());

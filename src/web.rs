@@ -20,6 +20,7 @@ use crate::metrics;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 use crate::preprocess::{rgba_to_gray, to_mnist};
 use crate::projection::Pca;
+use crate::strokes;
 use crate::studio::{Studio, check_image};
 use crate::train::{LossKind, TrainConfig, Trainer};
 use crate::weights::{self, Header};
@@ -36,6 +37,23 @@ fn err(message: impl std::fmt::Display) -> JsError {
 /// A 784-value image from JS, checked.
 fn image(values: &[f32], what: &str) -> Result<(), JsError> {
     check_image(values, what).map_err(err)
+}
+
+thread_local! {
+    /// The last panic's message: `panic = "abort"` then traps the instance, whose
+    /// memory still holds this for [`Engine::last_panic`].
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs when the module is initialised: a panic becomes a console error and a
+/// message the worker can report, not a bare `unreachable`.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string().replace('\n', " ");
+        web_sys::console::error_1(&format!("siamese-digits: {message}").into());
+        LAST_PANIC.with(|last| *last.borrow_mut() = Some(message));
+    }));
 }
 
 fn images_tensor(flat: Vec<f32>, device: &Device) -> Tensor<4> {
@@ -234,6 +252,19 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The message of the panic that stopped this module's instance, if one did
+    /// (its calls then throw `RuntimeError: unreachable`; start a new instance).
+    #[wasm_bindgen(js_name = lastPanic)]
+    pub fn last_panic() -> Option<String> {
+        LAST_PANIC.with(|last| last.try_borrow().ok().and_then(|m| m.clone()))
+    }
+
+    /// Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
+    #[wasm_bindgen(js_name = testPanic)]
+    pub fn test_panic() {
+        panic!("a test panic, asked for by the page's testing aid");
+    }
+
     /// What is really running: `"webgpu"` or `"cpu"`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
@@ -289,6 +320,14 @@ impl Engine {
     pub fn preprocess(&self, rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>, JsError> {
         let gray = rgba_to_gray(rgba, width, height).map_err(err)?;
         Ok(to_mnist(&gray, width, height).map_err(err)?.to_vec())
+    }
+
+    /// A drawing's pen strokes → the 28×28 image the network sees, the same at any
+    /// size or position: `xy` holds x0, y0, x1, y1, … (any unit, y down) and
+    /// `ends[k]` counts the points up to the end of stroke `k`.
+    #[wasm_bindgen(js_name = preprocessStrokes)]
+    pub fn preprocess_strokes(&self, xy: &[f32], ends: &[u32]) -> Result<Vec<f32>, JsError> {
+        Ok(strokes::to_mnist(xy, ends).map_err(err)?.to_vec())
     }
 
     /// Euclidean distance between the embeddings of two 784-value images (one batch).

@@ -218,6 +218,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<f32>), WeightsError> {
     if header.version != VERSION {
         return Err(WeightsError::UnsupportedVersion(header.version));
     }
+    header.config.check().map_err(|e| WeightsError::BadHeader(format!("its architecture cannot be built: {e}")))?;
     let values: Vec<f32> = bytes[count_at + 4..end].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(WeightsError::BadHeader(format!("parameter value {i} is not finite")));

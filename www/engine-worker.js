@@ -17,6 +17,7 @@ let pkg = null; // URL of pkg/
 let cpu = null; // the CPU module's Engine
 let gpu = null; // the WebGPU module's Engine, once it runs
 let engine = null; // the one answering now
+let cpuModule = null; // the CPU module
 let gpuModule = null; // the WebGPU module, fetched at most once per worker
 let wanted = 'auto';
 let fallbackReason = null;
@@ -108,11 +109,13 @@ function tryGpu() {
   return gpuAttempt;
 }
 
-/** The 28×28 image the network sees of a pad's pixels, or null without ink. */
+/** The 28×28 image the network sees of a pad's strokes (or pixels), or null without ink. */
 function preprocess(pad) {
   if (!pad) return null;
   try {
-    return engine.preprocess(new Uint8Array(pad.rgba), pad.width, pad.height);
+    return pad.xy
+      ? engine.preprocessStrokes(new Float32Array(pad.xy), new Uint32Array(pad.ends))
+      : engine.preprocess(new Uint8Array(pad.rgba), pad.width, pad.height);
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
     return null; // a stray dot of no ink
@@ -125,6 +128,7 @@ const ops = {
     wanted = options.backend;
     const mod = await import(new URL('siamese_digits.js', pkg).href);
     await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
+    cpuModule = mod;
     cpu = await mod.Engine.create({ backend: 'cpu' });
     engine = cpu;
     // After a restart: the last good weights and the training set come back.
@@ -238,13 +242,26 @@ const ops = {
     gpuModule?.Engine.destroyGpuDevice();
   },
 
-  /** Testing aid: what a wasm trap looks like to this worker. */
+  /** Testing aid: a real Rust panic in the module answering now (it traps). */
   crash() {
-    throw new WebAssembly.RuntimeError('unreachable (a simulated trap)');
+    (engine === gpu ? gpuModule : cpuModule).Engine.testPanic();
   },
 };
 
 let started = null; // every call but `start` waits for it
+
+/** The panic that trapped a module, read from its (still intact) memory. */
+function panicMessage() {
+  for (const module of [gpuModule, cpuModule]) {
+    try {
+      const message = module?.Engine.lastPanic();
+      if (message) return `the engine panicked: ${message}`;
+    } catch {
+      // That instance is beyond reading: the plain trap message will do.
+    }
+  }
+  return null;
+}
 
 /** Report a failure outside any call (a move between modules): the worker is unusable. */
 function fail(e) {
@@ -261,7 +278,9 @@ self.onmessage = async ({ data: { id, op, args = [] } }) => {
     if (result?.images) for (const image of Object.values(result.images)) if (image) transfer.push(image.buffer);
     post({ id, result }, transfer);
   } catch (e) {
-    // A trap leaves the wasm instance unusable: the client restarts this worker.
-    post({ id, error: e?.message ?? String(e), fatal: e instanceof WebAssembly.RuntimeError });
+    // A trap leaves the wasm instance unusable: the client restarts this worker,
+    // and says why when a Rust panic caused it.
+    const fatal = e instanceof WebAssembly.RuntimeError;
+    post({ id, error: (fatal && panicMessage()) || (e?.message ?? String(e)), fatal });
   }
 };

@@ -1,8 +1,9 @@
-// A drawing pad: pointer events (mouse, touch, pen), strokes kept for undo.
+// A drawing pad: pointer events (mouse, touch, pen), strokes kept as centre lines
+// (for undo, and for the engine, which inks them at one width whatever the size).
 // Fires 'input' while a stroke is drawn and 'change' when the drawing changes.
 
 const SIZE = 280; // canvas pixels; the network sees a 28×28 rendering of it
-const PEN = 18; // stroke width in canvas pixels: MNIST-like strokes after scaling
+const PEN = 18; // stroke width on screen only: the engine inks the centre lines itself
 
 export class Pad extends EventTarget {
   constructor(canvas) {
@@ -81,11 +82,22 @@ export class Pad extends EventTarget {
     return this.ctx.getImageData(0, 0, SIZE, SIZE);
   }
 
-  /** The pixels as the engine worker takes them (the buffer can be transferred), or null when empty. */
+  /**
+   * The drawing as the engine worker takes it, or null when empty: the strokes'
+   * centre lines (`xy` = x0, y0, x1, y1, …; `ends` = points up to each stroke's
+   * end), so the engine inks them the same at any size. The buffers can be transferred.
+   */
   transferable() {
-    if (this.empty) return null;
-    const { data, width, height } = this.pixels();
-    return { rgba: data.buffer, width, height };
+    const strokes = this.current ? [...this.strokes, this.current] : this.strokes;
+    if (!strokes.length) return null;
+    const xy = new Float32Array(2 * strokes.reduce((n, s) => n + s.length, 0));
+    const ends = new Uint32Array(strokes.length);
+    let n = 0;
+    strokes.forEach((stroke, k) => {
+      for (const [x, y] of stroke) xy.set([x, y], 2 * n++);
+      ends[k] = n;
+    });
+    return { xy: xy.buffer, ends: ends.buffer };
   }
 
   style() {

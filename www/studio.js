@@ -52,7 +52,7 @@ export function studioTemplate() {
         ${TESTING ? `<div class="row testing">
           <span>Testing aids:</span>
           <button type="button" data-action="lose-gpu" title="Destroys the WebGPU device, as a driver reset would">Simulate GPU loss</button>
-          <button type="button" data-action="crash" title="The engine's worker acts as if its wasm had trapped">Simulate an engine crash</button>
+          <button type="button" data-action="crash" title="The engine panics, as a bug in it would">Simulate an engine crash</button>
         </div>` : ''}
       </section>`;
 }

@@ -112,14 +112,17 @@ export class EngineClient extends EventTarget {
     return this.info;
   }
 
-  /** Pads as `{ rgba: ArrayBuffer, width, height } | null` (the buffers are transferred). */
+  /**
+   * Drawings as `Pad.transferable()` gives them (`{ xy, ends }`, or pixels as
+   * `{ rgba, width, height }`), or null; their buffers are transferred.
+   */
   compare(a, b) {
-    return this.call('compare', [{ a, b }], [a?.rgba, b?.rgba].filter(Boolean));
+    return this.call('compare', [{ a, b }], [...buffers(a), ...buffers(b)]);
   }
 
-  /** A pad's pixels (transferred) → the 28×28 image the network sees, or null without ink. */
+  /** A drawing (transferred) → the 28×28 image the network sees, or null without ink. */
   preprocess(pad) {
-    return pad ? this.call('preprocess', [pad], [pad.rgba]) : Promise.resolve(null);
+    return pad ? this.call('preprocess', [pad], buffers(pad)) : Promise.resolve(null);
   }
 
   map() { return this.call('map'); }
@@ -220,3 +223,9 @@ export class Coalescer {
 
 /** Yield to the browser so it can paint and handle input between training steps. */
 export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
+/** The buffers of a drawing, to transfer rather than copy. */
+function buffers(drawing) {
+  if (!drawing) return [];
+  return drawing.xy ? [drawing.xy, drawing.ends] : [drawing.rgba];
+}

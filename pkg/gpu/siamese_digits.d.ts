@@ -62,9 +62,20 @@ export class Engine {
      */
     importWeights(bytes: Uint8Array | number[]): void;
     /**
+     * The message of the panic that stopped this module's instance, if one did
+     * (its calls then throw `RuntimeError: unreachable`; start a new instance).
+     */
+    static lastPanic(): string | undefined;
+    /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      */
     onFallback(callback?: Function | null): void;
+    /**
+     * A drawing's pen strokes → the 28×28 image the network sees, the same at any
+     * size or position: `xy` holds x0, y0, x1, y1, … (any unit, y down) and
+     * `ends[k]` counts the points up to the end of stroke `k`.
+     */
+    preprocessStrokes(xy: Float32Array | number[], ends: Uint32Array | number[]): Float32Array;
     /**
      * RGBA canvas pixels (`ImageData.data`) → the 28×28 image the network sees.
      */
@@ -96,6 +107,10 @@ export class Engine {
      * allows no other), so `exportWeights()` and a later fallback have them.
      */
     syncWeights(): Promise<void>;
+    /**
+     * Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
+     */
+    static testPanic(): void;
     /**
      * One fine-tuning step: `{ loss: 'contrastive' | 'triplet', learningRate, batchSize }`.
      * Half the batch comes from the user's examples, half from the replay sample;
@@ -146,6 +161,12 @@ export class Engine {
     readonly threshold: number;
 }
 
+/**
+ * Runs when the module is initialised: a panic becomes a console error and a
+ * message the worker can report, not a bare `unreachable`.
+ */
+export function start(): void;
+
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
 export interface InitOutput {
@@ -167,9 +188,11 @@ export interface InitOutput {
     readonly engine_fallbackReason: (a: number, b: number) => void;
     readonly engine_hasWebGpu: () => number;
     readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
+    readonly engine_lastPanic: (a: number) => void;
     readonly engine_onFallback: (a: number, b: number) => void;
     readonly engine_pairCount: (a: number) => number;
     readonly engine_preprocess: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+    readonly engine_preprocessStrokes: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly engine_preset: (a: number, b: number) => void;
     readonly engine_project: (a: number, b: number, c: number, d: number) => void;
     readonly engine_referenceMap: (a: number) => any;
@@ -177,19 +200,21 @@ export interface InitOutput {
     readonly engine_removePair: (a: number, b: number, c: number) => void;
     readonly engine_reset: (a: number, b: number) => void;
     readonly engine_syncWeights: (a: number) => any;
+    readonly engine_testPanic: () => void;
     readonly engine_threshold: (a: number) => number;
     readonly engine_trainStep: (a: number, b: any) => any;
     readonly engine_userAccuracy: (a: number) => any;
     readonly engine_validationAccuracy: (a: number) => any;
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
-    readonly __wasm_bindgen_func_elem_55049: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55049_37: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55049_38: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85537: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85542: (a: number, b: number, c: any, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55047: (a: number, b: number, c: any) => void;
-    readonly __wasm_bindgen_func_elem_55047_36: (a: number, b: number, c: any) => void;
+    readonly start: () => void;
+    readonly __wasm_bindgen_func_elem_55100: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55100_41: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55100_42: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85593: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85598: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55098: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55098_40: (a: number, b: number, c: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -273,6 +273,27 @@ export class Engine {
         }
     }
     /**
+     * The message of the panic that stopped this module's instance, if one did
+     * (its calls then throw `RuntimeError: unreachable`; start a new instance).
+     * @returns {string | undefined}
+     */
+    static lastPanic() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_lastPanic(retptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            let v1;
+            if (r0 !== 0) {
+                v1 = getStringFromWasm0(r0, r1);
+                wasm.__wbindgen_export3(r0, r1 * 1, 1);
+            }
+            return v1;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      * @param {Function | null} [callback]
      */
@@ -285,6 +306,43 @@ export class Engine {
     get pairCount() {
         const ret = wasm.engine_pairCount(this.__wbg_ptr);
         return ret >>> 0;
+    }
+    /**
+     * A drawing's pen strokes → the 28×28 image the network sees, the same at any
+     * size or position: `xy` holds x0, y0, x1, y1, … (any unit, y down) and
+     * `ends[k]` counts the points up to the end of stroke `k`.
+     * @param {Float32Array | number[]} xy
+     * @param {Uint32Array | number[]} ends
+     * @returns {Float32Array}
+     */
+    preprocessStrokes(xy, ends) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            let ptr0, len0, ptr1, len1;
+            try {
+                ptr0 = passArrayF32ToWasm0(xy, wasm.__wbindgen_export);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = passArray32ToWasm0(ends, wasm.__wbindgen_export);
+                len1 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr1) { wasm.__wbindgen_export3(ptr1, len1 * 4, 4); }
+                if (ptr0) { wasm.__wbindgen_export3(ptr0, len0 * 4, 4); }
+                throw e;
+            }
+            wasm.engine_preprocessStrokes(retptr, this.__wbg_ptr, ptr0, len0, ptr1, len1);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+            if (r3) {
+                throw takeFromExternrefTable0(r2);
+            }
+            var v3 = getArrayF32FromWasm0(r0, r1).slice();
+            wasm.__wbindgen_export3(r0, r1 * 4, 4);
+            return v3;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * RGBA canvas pixels (`ImageData.data`) → the 28×28 image the network sees.
@@ -430,6 +488,12 @@ export class Engine {
         return ret;
     }
     /**
+     * Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
+     */
+    static testPanic() {
+        wasm.engine_testPanic();
+    }
+    /**
      * The calibrated "same digit" distance: below it, two digits are judged the same.
      * @returns {number}
      */
@@ -504,6 +568,14 @@ export class Engine {
     }
 }
 if (Symbol.dispose) Engine.prototype[Symbol.dispose] = Engine.prototype.free;
+
+/**
+ * Runs when the module is initialised: a panic becomes a console error and a
+ * message the worker can report, not a bare `unreachable`.
+ */
+export function start() {
+    wasm.start();
+}
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
@@ -688,6 +760,9 @@ function __wbg_get_imports() {
         __wbg_error_2fa67a9496f77475: function(arg0) {
             const ret = arg0.error;
             return ret;
+        },
+        __wbg_error_d1fc0193610e0e39: function(arg0) {
+            console.error(arg0);
         },
         __wbg_features_b650c8412d082ef1: function(arg0) {
             const ret = arg0.features;
@@ -972,7 +1047,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85542(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85598(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1002,7 +1077,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85542(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85598(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1326,33 +1401,33 @@ function __wbg_get_imports() {
             arg0.writeBuffer(arg1, arg2, getArrayU8FromWasm0(arg3, arg4), arg5, arg6);
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27875, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85537);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27880, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85593);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15802, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55049);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55100);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15803, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55047);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15808, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55098);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15803, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55047_36);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15808, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55098_40);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15802, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55049_37);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55100_41);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15802, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55049_38);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55100_42);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1397,22 +1472,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55047(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55047(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55098(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55098(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55047_36(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55047_36(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55098_40(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55098_40(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_85542(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_85542(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_85598(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_85598(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_85537(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_85593(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_85537(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_85593(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1423,10 +1498,10 @@ function __wasm_bindgen_func_elem_85537(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55049(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55100(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55049(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55100(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1437,10 +1512,10 @@ function __wasm_bindgen_func_elem_55049(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55049_37(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55100_41(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55049_37(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55100_41(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1451,10 +1526,10 @@ function __wasm_bindgen_func_elem_55049_37(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55049_38(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55100_42(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55049_38(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55100_42(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1670,6 +1745,13 @@ function makeMutClosure(arg0, arg1, f) {
     };
     CLOSURE_DTORS.register(real, state, state);
     return real;
+}
+
+function passArray32ToWasm0(arg, malloc) {
+    const ptr = malloc(arg.length * 4, 4) >>> 0;
+    getUint32ArrayMemory0().set(arg, ptr / 4);
+    WASM_VECTOR_LEN = arg.length;
+    return ptr;
 }
 
 function passArray8ToWasm0(arg, malloc) {
