@@ -67,6 +67,11 @@ export class Engine {
      */
     static lastPanic(): string | undefined;
     /**
+     * The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
+     * embedding, nearest first: the map's text summary.
+     */
+    nearest(embedding: Float32Array | number[], k: number): Uint8Array;
+    /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      */
     onFallback(callback?: Function | null): void;
@@ -156,6 +161,11 @@ export class Engine {
      */
     readonly preset: string;
     /**
+     * Which shipped weights this build carries (their checksum, 8 hex digits): saved
+     * fine-tuned weights remember it, so a new release can be told apart.
+     */
+    readonly release: string;
+    /**
      * The calibrated "same digit" distance: below it, two digits are judged the same.
      */
     readonly threshold: number;
@@ -189,6 +199,7 @@ export interface InitOutput {
     readonly engine_hasWebGpu: () => number;
     readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
     readonly engine_lastPanic: (a: number) => void;
+    readonly engine_nearest: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_onFallback: (a: number, b: number) => void;
     readonly engine_pairCount: (a: number) => number;
     readonly engine_preprocess: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
@@ -196,6 +207,7 @@ export interface InitOutput {
     readonly engine_preset: (a: number, b: number) => void;
     readonly engine_project: (a: number, b: number, c: number, d: number) => void;
     readonly engine_referenceMap: (a: number) => any;
+    readonly engine_release: (a: number, b: number) => void;
     readonly engine_removeExample: (a: number, b: number, c: number) => void;
     readonly engine_removePair: (a: number, b: number, c: number) => void;
     readonly engine_reset: (a: number, b: number) => void;
@@ -208,8 +220,8 @@ export interface InitOutput {
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_5005: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_5054: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5021: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5070: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

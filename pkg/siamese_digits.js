@@ -294,6 +294,34 @@ export class Engine {
         }
     }
     /**
+     * The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
+     * embedding, nearest first: the map's text summary.
+     * @param {Float32Array | number[]} embedding
+     * @param {number} k
+     * @returns {Uint8Array}
+     */
+    nearest(embedding, k) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const val2 = +k;
+            const ptr0 = passArrayF32ToWasm0(embedding, wasm.__wbindgen_export);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.engine_nearest(retptr, this.__wbg_ptr, ptr0, len0, val2);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+            if (r3) {
+                throw takeFromExternrefTable0(r2);
+            }
+            var v3 = getArrayU8FromWasm0(r0, r1).slice();
+            wasm.__wbindgen_export3(r0, r1 * 1, 1);
+            return v3;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      * @param {Function | null} [callback]
      */
@@ -427,6 +455,27 @@ export class Engine {
     referenceMap() {
         const ret = wasm.engine_referenceMap(this.__wbg_ptr);
         return ret;
+    }
+    /**
+     * Which shipped weights this build carries (their checksum, 8 hex digits): saved
+     * fine-tuned weights remember it, so a new release can be told apart.
+     * @returns {string}
+     */
+    get release() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_release(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            deferred1_0 = r0;
+            deferred1_1 = r1;
+            return getStringFromWasm0(r0, r1);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
+        }
     }
     /**
      * Remove labelled example `index`.
@@ -730,7 +779,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_5054(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_5070(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -781,7 +830,7 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 1141, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5005);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5021);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0) {
@@ -821,14 +870,14 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_5054(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_5054(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_5070(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_5070(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_5005(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_5021(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_5005(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_5021(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

@@ -44,6 +44,14 @@ pub fn euclidean_host(a: &[f32], b: &[f32]) -> f32 {
     (squared + EPS).sqrt() - EPS.sqrt()
 }
 
+/// Indices of the `k` rows of `points` (`n × dim`, flattened) nearest to `query`,
+/// nearest first (ties keep row order).
+pub fn nearest(points: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<(f32, usize)> = points.chunks_exact(dim).map(|p| euclidean_host(p, query)).zip(0..).collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +64,14 @@ mod tests {
         let a = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]], &device);
         let b = Tensor::<2>::from_floats([[3.0, 4.0], [1.0, 2.0], [-1.0, -1.5]], &device);
         euclidean(a, b).into_data().assert_approx_eq::<f32>(&TensorData::from([5.0, 0.0, 2.0]), Tolerance::default());
+    }
+
+    #[test]
+    fn nearest_rows_come_first() {
+        // Rows (0, 0), (3, 4), (1, 0), (0, −1) from (0.9, 0): 0.9, 4.9, 0.1, 1.35.
+        let points = [0.0, 0.0, 3.0, 4.0, 1.0, 0.0, 0.0, -1.0];
+        assert_eq!(nearest(&points, 2, &[0.9, 0.0], 3), vec![2, 0, 3]);
+        assert_eq!(nearest(&points, 2, &[0.9, 0.0], 10), vec![2, 0, 3, 1]);
     }
 
     #[test]

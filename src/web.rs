@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::backend::cpu;
 use crate::data::Dataset;
-use crate::distance::euclidean_host;
+use crate::distance::{self, euclidean_host};
 use crate::metrics;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 use crate::preprocess::{rgba_to_gray, to_mnist};
@@ -54,6 +54,16 @@ fn start() {
         web_sys::console::error_1(&format!("siamese-digits: {message}").into());
         LAST_PANIC.with(|last| *last.borrow_mut() = Some(message));
     }));
+}
+
+fn check_embedding(embedding: &[f32], size: usize) -> Result<(), JsError> {
+    if embedding.len() != size {
+        return Err(err(format!("expected an embedding of {size} values, got {}", embedding.len())));
+    }
+    if let Some(i) = embedding.iter().position(|v| !v.is_finite()) {
+        return Err(err(format!("value {i} is not a finite number")));
+    }
+    Ok(())
 }
 
 fn images_tensor(flat: Vec<f32>, device: &Device) -> Tensor<4> {
@@ -120,7 +130,8 @@ struct State {
     /// The bundled validation digits, decoded once.
     validation: Rc<Dataset>,
     on_fallback: Option<Function>,
-    map: Option<Pca>,
+    /// The map's projection and the bundled digits' embeddings it was fitted on.
+    map: Option<(Pca, Vec<f32>)>,
     /// Bumped whenever the weights are replaced, so a training step that was in
     /// flight meanwhile can tell its result is stale.
     generation: u64,
@@ -257,6 +268,13 @@ impl Engine {
     #[wasm_bindgen(js_name = lastPanic)]
     pub fn last_panic() -> Option<String> {
         LAST_PANIC.with(|last| last.try_borrow().ok().and_then(|m| m.clone()))
+    }
+
+    /// Which shipped weights this build carries (their checksum, 8 hex digits): saved
+    /// fine-tuned weights remember it, so a new release can be told apart.
+    #[wasm_bindgen(getter)]
+    pub fn release(&self) -> String {
+        format!("{:08x}", crc32fast::hash(&weights::shipped()))
     }
 
     /// Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
@@ -402,18 +420,26 @@ impl Engine {
         let dim = self.embedding_size();
         let pca = Pca::fit(&embeddings, dim);
         let points = embeddings.chunks_exact(dim).flat_map(|e| pca.project(e)).collect();
-        self.state.borrow_mut().map = Some(pca);
+        self.state.borrow_mut().map = Some((pca, embeddings));
         Ok(points)
     }
 
     /// Where an embedding falls on the map of the last `referenceMap()`: `[x, y]`.
     pub fn project(&self, embedding: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let s = self.state.borrow();
-        let pca = s.map.as_ref().ok_or_else(|| err("call referenceMap() before project()"))?;
-        if embedding.len() != s.header.config.embedding {
-            return Err(err(format!("expected an embedding of {} values, got {}", s.header.config.embedding, embedding.len())));
-        }
+        let (pca, _) = s.map.as_ref().ok_or_else(|| err("call referenceMap() before project()"))?;
+        check_embedding(&embedding, s.header.config.embedding)?;
         Ok(pca.project(&embedding).to_vec())
+    }
+
+    /// The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
+    /// embedding, nearest first: the map's text summary.
+    pub fn nearest(&self, embedding: Vec<f32>, k: usize) -> Result<Vec<u8>, JsError> {
+        let s = self.state.borrow();
+        let (_, embeddings) = s.map.as_ref().ok_or_else(|| err("call referenceMap() before nearest()"))?;
+        let dim = s.header.config.embedding;
+        check_embedding(&embedding, dim)?;
+        Ok(distance::nearest(embeddings, dim, &embedding, k).into_iter().map(|i| s.validation.labels[i]).collect())
     }
 
     /// Pair accuracy at the threshold on the user's own data: every pair of labelled

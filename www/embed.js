@@ -5,7 +5,9 @@
 //   <siamese-digits mode="full"></siamese-digits>      + embedding map and fine-tuning studio
 //
 // Attributes: mode (compare | full), backend (auto | webgpu | cpu; the page's
-// ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to this file).
+// ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to this file,
+// read when the engine starts). Changing mode or backend later takes effect at once;
+// a removed element lets go of its listeners, observer and pending frame.
 // The engine runs in one worker per page (worker-client.js), started when the first
 // element scrolls into view; this file only draws and shows what the engine answers.
 // The fine-tuning studio's UI is studio.js.
@@ -25,9 +27,10 @@ window.siameseReady ??= new Promise((resolve) => { announceReady = resolve; });
 function template(full) {
   const pad = (id) => `
     <figure class="pad">
-      <canvas data-testid="pad-${id}" class="draw" tabindex="0" aria-label="Drawing pad ${id.toUpperCase()}: draw a digit; Ctrl+Z undoes, Delete clears${full ? ', a digit key adds it to the training set' : ''}"></canvas>
+      <canvas data-testid="pad-${id}" class="draw" tabindex="0" aria-label="Drawing pad ${id.toUpperCase()}: draw a digit, or type one to place a sample of it; Ctrl+Z undoes, Delete clears"></canvas>
       <figcaption>
         <span class="pad-name">${id.toUpperCase()}</span>
+        <span class="pad-note" data-testid="note-${id}"></span>
         <button type="button" data-testid="clear-${id}" data-action="clear" data-pad="${id}">Clear</button>
         <button type="button" data-action="undo" data-pad="${id}">Undo</button>
         <canvas class="seen" data-seen="${id}" title="What the network sees (28×28)" aria-label="What the network sees of pad ${id.toUpperCase()}"></canvas>
@@ -47,14 +50,15 @@ function template(full) {
       <div class="result">
         <div>Distance <output data-testid="distance" data-value="" aria-busy="false">–</output></div>
         <div class="verdict" data-testid="verdict">Draw a digit on each pad.</div>
-        <div class="bar" role="img" aria-label="distance bar"><div class="fill"></div><div class="mark" title="threshold"></div></div>
+        <div class="bar" role="meter" aria-label="Distance" aria-valuemin="0" aria-valuemax="2" aria-valuenow="0" aria-valuetext="no distance yet"><div class="fill"></div><div class="mark" title="threshold"></div></div>
         <div class="scale"><span>0 · identical</span><span class="threshold-label"></span><span>far apart</span></div>
       </div>
       ${full ? `
       <section class="map-section">
         <h3>Where the drawings land</h3>
         <p class="hint">Held-out MNIST digits, placed by the network's embedding (first two principal components). A and B are your drawings.</p>
-        <canvas class="map" aria-label="Embedding map"></canvas>
+        <canvas class="map" aria-label="Embedding map" aria-describedby="map-summary"></canvas>
+        <p class="map-summary" id="map-summary" data-testid="map-summary" aria-live="polite"></p>
         <p class="legend">${DIGIT_COLOURS.map((c, d) => `<span style="color:${c}">${d}</span>`).join(' ')}</p>
       </section>
       ${studioTemplate()}` : ''}
@@ -62,9 +66,37 @@ function template(full) {
 }
 
 class SiameseDigits extends HTMLElement {
+  static observedAttributes = ['mode', 'backend'];
+
   connectedCallback() {
-    if (this.root) return;
-    this.root = this.attachShadow({ mode: 'open' });
+    this.root ??= this.attachShadow({ mode: 'open' });
+    this.render();
+  }
+
+  /** Removed from the page: let go of everything this element holds (the engine is the page's). */
+  disconnectedCallback() {
+    this.release();
+  }
+
+  attributeChangedCallback(name, before, now) {
+    if (!this.events || before === now) return; // not rendered yet: connecting reads them
+    if (name === 'mode') {
+      this.release();
+      this.render();
+    } else if (this.client) this.switchBackend(this.initialBackend());
+  }
+
+  release() {
+    this.events?.abort(); // every listener this element put on the shared client
+    this.events = null;
+    this.seen?.disconnect();
+    this.live?.cancel();
+    if (this.studio) this.studio.stopping = true;
+    this.client = null;
+  }
+
+  render() {
+    this.events = new AbortController();
     this.full = this.getAttribute('mode') === 'full';
     this.root.innerHTML = template(this.full);
     this.$ = (s) => this.root.querySelector(s);
@@ -79,10 +111,10 @@ class SiameseDigits extends HTMLElement {
     drawDigit(this.$('[data-seen=b]'), null);
     // Load when first visible: a blog post far down the page costs nothing until read.
     if ('IntersectionObserver' in window) {
-      const seen = new IntersectionObserver((entries) => {
-        if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); this.start(); }
+      this.seen = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) { this.seen.disconnect(); this.start(); }
       });
-      seen.observe(this);
+      this.seen.observe(this);
     } else this.start();
   }
 
@@ -99,11 +131,15 @@ class SiameseDigits extends HTMLElement {
   bind() {
     for (const [id, pad] of Object.entries(this.pads)) {
       pad.addEventListener('input', () => this.live.request());
-      pad.addEventListener('change', () => this.live.request());
+      pad.addEventListener('change', () => {
+        // A typed digit is a bundled sample, not a drawing: say so beside the pad.
+        this.$(`[data-testid=note-${id}]`).textContent = pad.sample ? `typed ${pad.sample.label}: an MNIST sample` : '';
+        this.live.request();
+      });
       pad.canvas.addEventListener('keydown', (e) => {
         if ((e.ctrlKey || e.metaKey) && e.key === 'z') { pad.undo(); e.preventDefault(); }
         else if (e.key === 'Delete' || e.key === 'Backspace') { pad.clear(); e.preventDefault(); }
-        else if (this.studio && /^[0-9]$/.test(e.key)) { this.studio.addExample(id, Number(e.key)); e.preventDefault(); }
+        else if (/^[0-9]$/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) { this.typeDigit(id, Number(e.key)); e.preventDefault(); }
       });
     }
     this.root.addEventListener('click', (e) => {
@@ -126,28 +162,31 @@ class SiameseDigits extends HTMLElement {
     this.setBusy(true);
     const progress = this.$('.loading');
     this.status('Loading the model…', true);
-    if (!this.listening) {
-      this.listening = true;
+    const events = this.events;
+    if (!events.listening) {
+      events.listening = true;
+      const { signal } = events;
       client.addEventListener('progress', ({ detail }) => {
         progress.hidden = detail.fraction >= 1;
         progress.value = detail.fraction;
-      });
+      }, { signal });
       client.addEventListener('backend', ({ detail }) => {
         this.showBackend(detail);
         // The map's projection lives in the engine: a move needs a new one.
         if (this.full && this.client && detail.backend !== this.mapBackend) this.refreshMap().catch(() => {});
         this.live.request();
-      });
-      client.addEventListener('note', ({ detail }) => this.status(detail));
+      }, { signal });
+      client.addEventListener('note', ({ detail }) => this.status(detail), { signal });
       client.addEventListener('restarted', ({ detail }) => {
         if (!this.client) { this.start(); return; } // it died before this element joined
         this.showBackend(detail);
         if (this.full) this.refreshMap().catch(() => {}); // a new worker has no map yet
         this.live.request();
-      });
+      }, { signal });
     }
     try {
       const info = await client.ready;
+      if (events !== this.events) return; // removed or re-rendered meanwhile
       this.client = client;
       progress.hidden = true;
       this.showBackend(info);
@@ -226,6 +265,7 @@ class SiameseDigits extends HTMLElement {
       verdict.textContent = !this.client ? 'The model is loading…' : !a && !b ? 'Draw a digit on each pad.' : `Now draw a digit on pad ${a ? 'B' : 'A'}.`;
       verdict.className = 'verdict';
       this.$('.fill').style.width = '0';
+      this.setMeter(null, verdict.textContent);
     } else {
       const d = result.distance;
       const same = d < this.client.info.threshold;
@@ -236,9 +276,37 @@ class SiameseDigits extends HTMLElement {
       const fill = this.$('.fill');
       fill.style.width = `${this.barPosition(d)}%`;
       fill.classList.toggle('far', !same);
+      this.setMeter(d, `${d.toFixed(3)}, ${verdict.textContent}`);
     }
     this.marks = ['a', 'b'].filter((id) => result?.xy[id]).map((id) => ({ label: id.toUpperCase(), xy: result.xy[id] }));
+    this.summariseMap(result?.nearest);
     this.drawMap();
+  }
+
+  /** Put a bundled sample of `digit` on a pad (a new one each time the digit is typed). */
+  async typeDigit(id, digit) {
+    if (!this.client) return;
+    this.typed ??= Array(10).fill(0);
+    try {
+      this.pads[id].setSample(await this.client.sample(digit, this.typed[digit]++), digit);
+    } catch (e) {
+      this.status(`Could not place a sample: ${e.message ?? e}`);
+    }
+  }
+
+  /** The bar is a meter: the distance is its value, for assistive technology too. */
+  setMeter(d, text) {
+    const bar = this.$('.bar');
+    bar.setAttribute('aria-valuenow', String(d ?? 0));
+    bar.setAttribute('aria-valuetext', text);
+  }
+
+  /** The map in words: the labels of the held-out digits nearest each drawing. */
+  summariseMap(nearest) {
+    const summary = this.$('.map-summary');
+    if (!summary) return;
+    const parts = ['a', 'b'].filter((id) => nearest?.[id]).map((id) => `pad ${id.toUpperCase()} lands among ${nearest[id].join(', ')}`);
+    summary.textContent = parts.length ? `Nearest held-out digits, closest first: ${parts.join('; ')}.` : '';
   }
 
   async refreshMap() {

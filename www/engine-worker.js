@@ -19,6 +19,8 @@ let gpu = null; // the WebGPU module's Engine, once it runs
 let engine = null; // the one answering now
 let cpuModule = null; // the CPU module
 let gpuModule = null; // the WebGPU module, fetched at most once per worker
+let cpuExports = null; // their wasm exports (memory)
+let gpuExports = null;
 let wanted = 'auto';
 let fallbackReason = null;
 let mapReady = false; // whether the engine has fitted the map (project() needs it)
@@ -28,7 +30,7 @@ let items = [];
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
 function info() {
-  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted };
+  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release };
 }
 
 /** Fetch a wasm with progress events and compile it while it streams. */
@@ -84,7 +86,7 @@ function tryGpu() {
       if (!adapter) throw new Error('no WebGPU adapter is available');
       if (!gpuModule) {
         const mod = await import(new URL('gpu/siamese_digits.js', pkg).href);
-        await mod.default({ module_or_path: streamed(new URL('gpu/siamese_digits_bg.wasm', pkg), 'WebGPU engine') });
+        gpuExports = await mod.default({ module_or_path: streamed(new URL('gpu/siamese_digits_bg.wasm', pkg), 'WebGPU engine') });
         gpuModule = mod;
       }
       const created = await gpuModule.Engine.create({ backend: 'webgpu' });
@@ -127,7 +129,7 @@ const ops = {
     pkg = new URL(options.pkg);
     wanted = options.backend;
     const mod = await import(new URL('siamese_digits.js', pkg).href);
-    await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
+    cpuExports = await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
     cpuModule = mod;
     cpu = await mod.Engine.create({ backend: 'cpu' });
     engine = cpu;
@@ -154,18 +156,42 @@ const ops = {
     return info();
   },
 
-  /** Both pads → what the network sees, the distance, and where they land on the map. */
+  /**
+   * Both pads → what the network sees, the distance, and, once the map is fitted,
+   * where they land on it and the labels of the 5 map digits nearest each.
+   */
   async compare({ a, b }) {
     const images = { a: preprocess(a), b: preprocess(b) };
-    const result = { images, distance: null, xy: { a: null, b: null } };
+    const result = { images, distance: null, xy: { a: null, b: null }, nearest: { a: null, b: null } };
+    const embeddings = { a: null, b: null };
     if (images.a && images.b) {
       const { distance, a: ea, b: eb } = await engine.compare(images.a, images.b);
       result.distance = distance;
-      if (mapReady) result.xy = { a: engine.project(ea), b: engine.project(eb) };
+      Object.assign(embeddings, { a: ea, b: eb });
     } else if (mapReady) {
-      for (const id of ['a', 'b']) if (images[id]) result.xy[id] = engine.project(await engine.embed(images[id]));
+      for (const id of ['a', 'b']) if (images[id]) embeddings[id] = await engine.embed(images[id]);
+    }
+    if (mapReady) {
+      for (const id of ['a', 'b']) {
+        if (!embeddings[id]) continue;
+        result.xy[id] = engine.project(embeddings[id]);
+        result.nearest[id] = [...engine.nearest(embeddings[id], 5)];
+      }
     }
     return result;
+  },
+
+  /** A bundled held-out MNIST digit `digit` (784 values), the `nth` such one, cycling. */
+  sample(digit, nth) {
+    const labels = engine.validationLabels();
+    const which = labels.reduce((found, label, i) => (label === digit ? [...found, i] : found), []);
+    const i = which[nth % which.length];
+    return engine.validationImages().slice(i * 784, (i + 1) * 784);
+  },
+
+  /** Bytes of wasm memory each module holds (for the soak test and the curious). */
+  memory() {
+    return { cpu: cpuExports?.memory.buffer.byteLength ?? 0, gpu: gpuExports?.memory.buffer.byteLength ?? 0 };
   },
 
   /** A pad's pixels → the 28×28 image the network sees, or null without ink. */

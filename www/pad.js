@@ -14,6 +14,8 @@ export class Pad extends EventTarget {
     this.ctx = canvas.getContext('2d', { willReadFrequently: true });
     this.strokes = [];
     this.current = null;
+    this.pointer = null; // the pointerId drawing `current`
+    this.sample = null; // `{ image, label }`: a typed digit's bundled sample, shown instead of strokes
     canvas.addEventListener('pointerdown', (e) => this.down(e));
     canvas.addEventListener('pointermove', (e) => this.move(e));
     canvas.addEventListener('pointerup', (e) => this.up(e));
@@ -22,7 +24,7 @@ export class Pad extends EventTarget {
   }
 
   get empty() {
-    return this.strokes.length === 0 && !this.current;
+    return this.strokes.length === 0 && !this.current && !this.sample;
   }
 
   point(e) {
@@ -32,14 +34,25 @@ export class Pad extends EventTarget {
 
   down(e) {
     if (e.button !== 0 && e.pointerType === 'mouse') return;
-    this.canvas.setPointerCapture(e.pointerId);
+    // One pointer draws a stroke: a second finger or a palm neither takes it over nor ends it.
+    if (this.current) return;
+    this.pointer = e.pointerId;
+    if (this.sample) { // drawing replaces a typed sample
+      this.sample = null;
+      this.redraw();
+    }
+    try {
+      this.canvas.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer that is already gone cannot be captured; its stroke still counts.
+    }
     this.current = [this.point(e)];
     this.dot(this.current[0]);
     this.dispatchEvent(new Event('input'));
   }
 
   move(e) {
-    if (!this.current) return;
+    if (!this.current || e.pointerId !== this.pointer) return;
     // Coalesced events give the full path on fast pens and touch screens.
     const events = e.getCoalescedEvents?.() ?? [e];
     for (const ev of events.length ? events : [e]) {
@@ -50,8 +63,8 @@ export class Pad extends EventTarget {
     this.dispatchEvent(new Event('input'));
   }
 
-  up() {
-    if (!this.current) return;
+  up(e) {
+    if (!this.current || e.pointerId !== this.pointer) return;
     this.strokes.push(this.current);
     this.current = null;
     this.dispatchEvent(new Event('change'));
@@ -60,19 +73,22 @@ export class Pad extends EventTarget {
   clear() {
     this.strokes = [];
     this.current = null;
+    this.sample = null;
     this.redraw();
     this.dispatchEvent(new Event('change'));
   }
 
   undo() {
-    if (!this.strokes.length) return;
-    this.strokes.pop();
+    if (!this.strokes.length && !this.sample) return;
+    if (this.sample) this.sample = null;
+    else this.strokes.pop();
     this.redraw();
     this.dispatchEvent(new Event('change'));
   }
 
   /** Replace the drawing with strokes (arrays of [x, y] in 0‥280), e.g. in tests. */
   setStrokes(strokes) {
+    this.sample = null;
     this.strokes = strokes.map((s) => s.map(([x, y]) => [x, y]));
     this.redraw();
     this.dispatchEvent(new Event('change'));
@@ -82,12 +98,26 @@ export class Pad extends EventTarget {
     return this.ctx.getImageData(0, 0, SIZE, SIZE);
   }
 
+  /** Show a bundled sample of digit `label` (784 values, ink 1) instead of a drawing: the keyboard's way in. */
+  setSample(image, label) {
+    this.strokes = [];
+    this.current = null;
+    this.sample = { image, label };
+    this.redraw();
+    this.dispatchEvent(new Event('change'));
+  }
+
   /**
-   * The drawing as the engine worker takes it, or null when empty: the strokes'
+   * The drawing as the engine worker takes it, or null when empty: a sample as
+   * pixels (`{ rgba, width, height }`, preprocessed like any raster), else the strokes'
    * centre lines (`xy` = x0, y0, x1, y1, …; `ends` = points up to each stroke's
    * end), so the engine inks them the same at any size. The buffers can be transferred.
    */
   transferable() {
+    if (this.sample) {
+      const { data, width, height } = this.pixels();
+      return { rgba: data.buffer, width, height };
+    }
     const strokes = this.current ? [...this.strokes, this.current] : this.strokes;
     if (!strokes.length) return null;
     const xy = new Float32Array(2 * strokes.reduce((n, s) => n + s.length, 0));
@@ -125,6 +155,14 @@ export class Pad extends EventTarget {
   redraw() {
     this.ctx.fillStyle = '#fff';
     this.ctx.fillRect(0, 0, SIZE, SIZE);
+    if (this.sample) {
+      const cell = SIZE / 28;
+      this.sample.image.forEach((v, i) => {
+        if (v <= 0) return;
+        this.ctx.fillStyle = `rgb(${Array(3).fill(Math.round(255 * (1 - v))).join(',')})`;
+        this.ctx.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
+      });
+    }
     for (const stroke of this.strokes) {
       this.dot(stroke[0]);
       for (let i = 1; i < stroke.length; i++) this.segment(stroke[i - 1], stroke[i]);

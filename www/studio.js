@@ -5,7 +5,7 @@
 
 import { nextFrame } from './worker-client.js';
 import { drawDigit, drawLoss } from './charts.js';
-import { savedExamples, savedWeights } from './storage.js';
+import { savedExamples, savedModel } from './storage.js';
 
 /** Buttons that break things on purpose, shown only where the URL asks (`?testing`). */
 const TESTING = new URLSearchParams(location.search).has('testing');
@@ -18,7 +18,7 @@ export function studioTemplate() {
   return `
       <section class="studio">
         <h3>Teach it your handwriting</h3>
-        <p class="hint">Label what a pad shows (buttons, or a digit key on a focused pad), or mark the pair, then train. Your examples are mixed with MNIST digits so the rest is not forgotten.</p>
+        <p class="hint">Label what a pad shows, or mark the pair, then train. Your examples are mixed with MNIST digits so the rest is not forgotten.</p>
         <div class="labels"><span>A is</span> ${digits('a')}</div>
         <div class="labels"><span>B is</span> ${digits('b')}</div>
         <div class="row">
@@ -46,6 +46,7 @@ export function studioTemplate() {
         </table>
         <div class="row">
           <button type="button" data-action="reset">Reset to the shipped model</button>
+          <button type="button" data-action="keep-earlier" data-testid="keep-earlier" hidden>Use my earlier fine-tuned model</button>
           <button type="button" data-action="download">Download weights</button>
           <label class="upload">Upload weights <input type="file" data-action="upload" accept=".bin,application/octet-stream"></label>
         </div>
@@ -82,6 +83,7 @@ export class Studio {
     else if (action === 'train') this.train();
     else if (action === 'stop') this.stopping = true;
     else if (action === 'reset') this.reset();
+    else if (action === 'keep-earlier') this.keepEarlier();
     else if (action === 'download') this.download();
     else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request(), (e) => this.host.status(e.message));
     else if (action === 'crash') this.client?.crash().catch(() => {}); // the restart's note says what happened
@@ -89,7 +91,7 @@ export class Studio {
 
   /** Bring back what was saved in this browser (once per page); resolves to a note. */
   async restore() {
-    this.client.addEventListener('items', () => this.renderItems());
+    this.client.addEventListener('items', () => this.renderItems(), { signal: this.host.events.signal });
     this.renderItems();
     restoring ??= this.restoreSaved();
     return restoring;
@@ -98,13 +100,18 @@ export class Studio {
   async restoreSaved() {
     const notes = [];
     try {
-      const saved = await savedWeights.load();
-      if (saved) {
-        await this.client.importWeights(new Uint8Array(saved));
+      const saved = await savedModel.load();
+      if (saved?.release === this.client.info.release) {
+        await this.client.importWeights(new Uint8Array(saved.bytes));
         notes.push('Restored your fine-tuned model.');
+      } else if (saved) {
+        // Tuned from other shipped weights: the visitor chooses, nothing is dropped.
+        this.earlier = saved.bytes;
+        this.$('[data-action=keep-earlier]').hidden = false;
+        notes.push('The shipped model has been updated since you fine-tuned yours, so the new one is in use ("Use my earlier fine-tuned model" brings yours back).');
       }
     } catch (e) {
-      await savedWeights.clear().catch(() => {});
+      await savedModel.clear().catch(() => {});
       notes.push(`Your saved model could not be restored (${e.message ?? e}); using the shipped one.`);
     }
     const items = await savedExamples.load().catch(() => undefined);
@@ -229,7 +236,7 @@ export class Studio {
         await nextFrame(); // paint the progress; pads keep drawing and scoring in between
       }
       await this.scores('after');
-      await savedWeights.save(await this.client.exportWeights());
+      await this.saveModel();
       await this.host.refreshMap();
       this.host.status(`${this.stopping ? 'Stopped' : 'Done'} after ${losses.length} steps; the fine-tuned model is saved in this browser.`);
     } catch (e) {
@@ -242,10 +249,30 @@ export class Studio {
     }
   }
 
+  /** Keep the fine-tuned weights in this browser, tagged with the release they build on. */
+  async saveModel() {
+    await savedModel.save({ bytes: await this.client.exportWeights(), release: this.client.info.release });
+  }
+
+  /** The visitor's choice after a new release: their model tuned from the earlier one. */
+  async keepEarlier() {
+    try {
+      await this.client.importWeights(new Uint8Array(this.earlier));
+      await this.saveModel();
+      this.$('[data-action=keep-earlier]').hidden = true;
+      await this.host.refreshMap();
+      this.host.status('Restored your earlier fine-tuned model.');
+    } catch (e) {
+      this.host.status(`Your earlier model could not be restored: ${e.message ?? e}. The current model stays.`);
+    }
+    this.host.live.request();
+  }
+
   async reset() {
     try {
       await this.client.reset();
-      await savedWeights.clear();
+      await savedModel.clear();
+      this.$('[data-action=keep-earlier]').hidden = true;
       await this.host.refreshMap();
       this.host.status('Back to the shipped model.');
     } catch (e) {
@@ -270,7 +297,7 @@ export class Studio {
     if (!file) return;
     try {
       await this.client.importWeights(new Uint8Array(await file.arrayBuffer()));
-      await savedWeights.save(await this.client.exportWeights());
+      await this.saveModel();
       await this.host.refreshMap();
       this.host.status(`Loaded ${file.name}.`);
       this.host.live.request();

@@ -126,6 +126,10 @@ export class EngineClient extends EventTarget {
   }
 
   map() { return this.call('map'); }
+  /** The `nth` bundled sample of `digit` (784 values). */
+  sample(digit, nth) { return this.call('sample', [digit, nth]); }
+  /** `{ cpu, gpu }`: bytes of wasm memory each module holds. */
+  memory() { return this.call('memory'); }
   scores() { return this.call('scores'); }
   trainStep(options) { return this.call('trainStep', [options]); }
   loseGpu() { return this.call('loseGpu'); }
@@ -198,6 +202,13 @@ export class Coalescer {
     this.wanted = false;
     this.running = false;
     this.frame = 0;
+  }
+
+  /** Drop a pending update (the element went away). */
+  cancel() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.wanted = false;
   }
 
   request() {

