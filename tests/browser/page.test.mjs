@@ -484,6 +484,32 @@ test('elements follow their attributes after creation, and a removed one lets go
   }
 });
 
+test('the service worker replaces only its own old caches: the host\'s stay', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  try {
+    const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
+    // The host's offline cache, and a cache an earlier release of the demo left.
+    await page.evaluate(async () => {
+      await (await caches.open('host-blog-v1')).put('/host/post.html', new Response('a post'));
+      await (await caches.open('siamese-digits-pkg-0000000000000000')).put('/old', new Response('old'));
+    });
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    await page.evaluate(() => window.siameseReady);
+    const names = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready; // installed and activated
+      await new Promise((resolve) => (registration.active.state === 'activated' ? resolve() : registration.active.addEventListener('statechange', resolve)));
+      return caches.keys();
+    });
+    assert.ok(names.includes('host-blog-v1'), names.join(', '));
+    assert.equal(await page.evaluate(async () => (await (await caches.open('host-blog-v1')).match('/host/post.html'))?.text()), 'a post');
+    assert.ok(!names.includes('siamese-digits-pkg-0000000000000000'), names.join(', '));
+    assert.equal(names.filter((n) => n.startsWith('siamese-digits-')).length, 1, names.join(', '));
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a pad draws with one pointer at a time: a second finger neither takes over nor ends the stroke', { timeout: 120_000 }, async () => {
   const browser = await launch('cpu');
   try {
