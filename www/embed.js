@@ -45,7 +45,7 @@ function template(full) {
           <select data-action="backend">${BACKENDS.map((b) => `<option value="${b}">${b}</option>`).join('')}</select>
         </label>
       </div>
-      <p class="status" role="status" aria-live="polite"><span class="status-text">Waiting to load…</span> <progress class="loading" max="1" hidden></progress></p>
+      <p class="status" role="status" aria-live="polite"><span class="status-text">Waiting to load…</span> <progress class="loading" max="1" hidden></progress> <button type="button" data-action="retry" data-testid="retry" hidden>Try again</button></p>
       <div class="pads">${pad('a')}${pad('b')}</div>
       <div class="result">
         <div>Distance <output data-testid="distance" data-value="" aria-busy="false">–</output></div>
@@ -146,6 +146,7 @@ class SiameseDigits extends HTMLElement {
       const b = e.target.closest('button');
       if (!b || b.disabled) return;
       if (b.dataset.action === 'clear') this.pads[b.dataset.pad].clear();
+      else if (b.dataset.action === 'retry') this.retry();
       else if (b.dataset.action === 'undo') this.pads[b.dataset.pad].undo();
       else this.studio?.click(b);
     });
@@ -198,9 +199,17 @@ class SiameseDigits extends HTMLElement {
     } catch (e) {
       progress.hidden = true;
       this.status(`Could not start the model: ${e.message ?? e}`);
+      this.$('[data-action=retry]').hidden = false; // a failed download is not final
     } finally {
       this.setBusy(false);
     }
+  }
+
+  /** After a failed start: a new worker, which downloads the module again. */
+  retry() {
+    this.$('[data-action=retry]').hidden = true;
+    getClient(this.pkgUrl(), this.initialBackend()).retry().catch(() => {}); // start() reports it
+    this.start();
   }
 
   /** Move the page's engine (every element shares it) to another backend. */

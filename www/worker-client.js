@@ -81,6 +81,13 @@ export class EngineClient extends EventTarget {
     });
   }
 
+  /** Start over after a failed start (say, the wasm download broke off): a new worker. */
+  retry() {
+    this.worker.terminate();
+    this.ready = this.start();
+    return this.ready;
+  }
+
   /** Replace a dead worker with a fresh one, from the last good weights and the training set. */
   restart(reason) {
     this.worker.terminate();

@@ -81,7 +81,7 @@ async function pageFigures(backend) {
   let strokes = 0;
   let status = '';
   for (;;) {
-    status = await page.locator('siamese-digits .status').textContent();
+    status = await page.locator('siamese-digits .status-text').textContent();
     if (/Done after|Training stopped/.test(status)) break;
     await page.locator('siamese-digits [data-testid=clear-b]').click();
     await stroke(page, boxB, [0.3 + (strokes % 5) * 0.05, 0.2], [0.5, 0.8]);

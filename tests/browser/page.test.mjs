@@ -510,6 +510,29 @@ test('the service worker replaces only its own old caches: the host\'s stay', { 
   }
 });
 
+test('a failed download is not final: "Try again" starts the engine', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  try {
+    const { context, page, problems } = await openPage(browser, origin);
+    let broken = 1; // the first download of the CPU module breaks off
+    await context.route('**/pkg/siamese_digits_bg.wasm', (route) => (broken-- > 0 ? route.abort('connectionreset') : route.continue()));
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    const retry = page.locator('siamese-digits >> [data-testid=retry]');
+    await retry.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await page.locator('siamese-digits >> .status-text').textContent(), /Could not start the model/);
+    await retry.click();
+    await page.evaluate(() => window.siameseReady);
+    assert.ok(!(await retry.isVisible()));
+    const ui = within(page);
+    const { d } = await compare(page, ui, strokes(1, 0), strokes(1, 2));
+    assert.ok(Number.isFinite(d));
+    // The aborted request is the only console error expected.
+    assert.deepEqual(problems.filter((p) => !/siamese_digits_bg\.wasm|Failed to load resource|ERR_CONNECTION_RESET/.test(p)), []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('a pad draws with one pointer at a time: a second finger neither takes over nor ends the stroke', { timeout: 120_000 }, async () => {
   const browser = await launch('cpu');
   try {
