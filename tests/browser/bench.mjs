@@ -41,7 +41,11 @@ async function pageFigures(backend) {
   const ready = Date.now() - start;
   await page.waitForFunction((b) => eval(`document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]')`).dataset.backend === b, backend, { timeout: 120_000 });
   const onBackend = Date.now() - start;
-  const pad = async (id) => page.locator(`siamese-digits [data-testid=pad-${id}]`).boundingBox();
+  const pad = async (id) => {
+    const canvas = page.locator(`siamese-digits [data-testid=pad-${id}]`);
+    await canvas.scrollIntoViewIfNeeded();
+    return canvas.boundingBox();
+  };
   const [boxA, boxB] = [await pad('a'), await pad('b')];
 
   // Stroke end → distance on screen.
@@ -67,7 +71,7 @@ async function pageFigures(backend) {
   // Six labelled drawings, then 40 training steps while pad B keeps being drawn on.
   for (const [digit, from, to] of [[1, [0.5, 0.15], [0.5, 0.85]], [1, [0.45, 0.1], [0.55, 0.9]], [7, [0.2, 0.15], [0.7, 0.8]], [7, [0.25, 0.2], [0.6, 0.85]], [0, [0.3, 0.2], [0.7, 0.8]], [0, [0.7, 0.2], [0.3, 0.8]]]) {
     await page.locator('siamese-digits [data-testid=clear-a]').click();
-    await stroke(page, boxA, from, to);
+    await stroke(page, await pad('a'), from, to); // clicking a label scrolls the page: measure again
     await page.waitForTimeout(150);
     await page.locator(`siamese-digits button[data-label=a][data-digit="${digit}"]`).click();
   }
@@ -84,7 +88,7 @@ async function pageFigures(backend) {
     status = await page.locator('siamese-digits .status-text').textContent();
     if (/Done after|Training stopped/.test(status)) break;
     await page.locator('siamese-digits [data-testid=clear-b]').click();
-    await stroke(page, boxB, [0.3 + (strokes % 5) * 0.05, 0.2], [0.5, 0.8]);
+    await stroke(page, await pad('b'), [0.3 + (strokes % 5) * 0.05, 0.2], [0.5, 0.8]);
     strokes++;
   }
   const trainSeconds = (Date.now() - t0) / 1000;
