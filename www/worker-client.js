@@ -45,7 +45,8 @@ export class EngineClient extends EventTarget {
     // An uncaught error or a script that fails to load: the worker is gone.
     this.worker.onerror = (e) => { e.preventDefault(); this.restart(e.message || 'the engine worker failed'); };
     const started = this.call('start', [{ pkg: this.pkg, backend: this.wanted, items: this.items, weights: this.weights }]);
-    return started.then((info) => { this.info = info; return info; });
+    this.failed = false;
+    return started.then((info) => { this.info = info; return info; }, (e) => { this.failed = true; throw e; });
   }
 
   receive(data) {
@@ -81,8 +82,12 @@ export class EngineClient extends EventTarget {
     });
   }
 
-  /** Start over after a failed start (say, the wasm download broke off): a new worker. */
+  /**
+   * Start over after a failed start (say, the wasm download broke off): a new worker.
+   * A start that is running or has worked is left alone (several elements may ask).
+   */
   retry() {
+    if (!this.failed) return this.ready;
     this.worker.terminate();
     this.ready = this.start();
     return this.ready;
