@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
-use crate::preprocess::PreprocessError;
+use crate::preprocess::{bilinear, PreprocessError};
 use crate::skeleton::trace;
 use crate::strokes::{render, Stroke, PEN};
 
@@ -450,23 +450,6 @@ pub fn augment_strokes(strokes: &[Stroke], rng: &mut Rng) -> Result<[f32; IMAGE_
         })
         .collect();
     render(&moved, PEN * rng.uniform(0.85, 1.2))
-}
-
-fn bilinear(image: &[f32], x: f32, y: f32) -> f32 {
-    let at = |xi: isize, yi: isize| -> f32 {
-        if (0..IMAGE_SIDE as isize).contains(&xi) && (0..IMAGE_SIDE as isize).contains(&yi) {
-            image[yi as usize * IMAGE_SIDE + xi as usize]
-        } else {
-            0.0
-        }
-    };
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as isize, y0 as isize);
-    at(x0, y0) * (1.0 - fx) * (1.0 - fy)
-        + at(x0 + 1, y0) * fx * (1.0 - fy)
-        + at(x0, y0 + 1) * (1.0 - fx) * fy
-        + at(x0 + 1, y0 + 1) * fx * fy
 }
 
 /// Grey-level dilation by the 4-neighbourhood, weighted by `strength`.

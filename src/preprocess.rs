@@ -170,6 +170,19 @@ fn area_weights(src: usize, dst: usize) -> Vec<Vec<(usize, f32)>> {
         .collect()
 }
 
+/// A 28×28 image sampled at a fractional pixel position (pixel centres at
+/// integers), bilinearly; outside the image is blank.
+pub(crate) fn bilinear(image: &[f32], x: f32, y: f32) -> f32 {
+    let at = |xi: isize, yi: isize| -> f32 {
+        let n = IMAGE_SIDE as isize;
+        if (0..n).contains(&xi) && (0..n).contains(&yi) { image[(yi * n + xi) as usize] } else { 0.0 }
+    };
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as isize, y0 as isize);
+    at(x0, y0) * (1.0 - fx) * (1.0 - fy) + at(x0 + 1, y0) * fx * (1.0 - fy) + at(x0, y0 + 1) * (1.0 - fx) * fy + at(x0 + 1, y0 + 1) * fx * fy
+}
+
 /// Centre of mass in pixel-centre coordinates (pixel `i` spans `[i, i+1)`).
 pub(crate) fn centre_of_mass(img: &[f32], width: usize) -> (f32, f32) {
     let (mut total, mut sx, mut sy) = (0.0f32, 0.0f32, 0.0f32);
@@ -250,6 +263,18 @@ mod tests {
     fn rgba_transparent_canvas_reads_as_white() {
         let rgba = [0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255];
         assert_eq!(rgba_to_gray(&rgba, 3, 1).unwrap(), vec![1.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn bilinear_weighs_the_four_nearest_pixels() {
+        let mut img = [0.0; IMAGE_PIXELS];
+        img[0] = 1.0; // (0, 0)
+        img[1] = 0.5; // (1, 0)
+        assert_eq!(bilinear(&img, 0.0, 0.0), 1.0);
+        assert_eq!(bilinear(&img, 0.5, 0.0), 0.75);
+        assert_eq!(bilinear(&img, 0.5, 0.5), 0.375); // (1 + 0.5 + 0 + 0) / 4
+        assert_eq!(bilinear(&img, -0.5, 0.0), 0.5); // half off the image
+        assert_eq!(bilinear(&img, 40.0, 3.0), 0.0);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! and the drawn-digit tests trace held-out digits into strokes to draw in the page.
 
 use crate::model::IMAGE_SIDE;
+use crate::preprocess::bilinear;
 use crate::strokes::Stroke;
 
 /// Tracing works on the digit enlarged this many times, for smooth centre lines.
@@ -31,17 +32,6 @@ pub fn trace(image: &[f32]) -> Vec<Stroke> {
         strokes.retain(|s| length(s) >= 1.5);
     }
     strokes
-}
-
-fn bilinear(image: &[f32], x: f32, y: f32) -> f32 {
-    let at = |xi: isize, yi: isize| -> f32 {
-        let n = IMAGE_SIDE as isize;
-        if (0..n).contains(&xi) && (0..n).contains(&yi) { image[(yi * n + xi) as usize] } else { 0.0 }
-    };
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let (x0, y0) = (x0 as isize, y0 as isize);
-    at(x0, y0) * (1.0 - fx) * (1.0 - fy) + at(x0 + 1, y0) * fx * (1.0 - fy) + at(x0, y0 + 1) * (1.0 - fx) * fy + at(x0 + 1, y0 + 1) * fx * fy
 }
 
 /// The 8 neighbours of pixel `i` clockwise from north (P2‥P9 in Zhang–Suen), off-image ones off.

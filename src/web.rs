@@ -45,10 +45,22 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Runs when the module is initialised: a panic becomes a console error and a
-/// message the worker can report, not a bare `unreachable`.
+unsafe extern "C" {
+    /// Synthesised by wasm-ld: runs the static constructors (the WebGPU module's
+    /// compiler registers its IR dialects through `inventory`).
+    fn __wasm_call_ctors();
+}
+
+/// Runs when the module is initialised: the static constructors, once, and a panic
+/// hook, so a panic becomes a console error and a message the worker can report,
+/// not a bare `unreachable`.
 #[wasm_bindgen(start)]
 fn start() {
+    // Calling the constructors here tells wasm-ld not to wrap every export in a
+    // call to them: in the WebGPU module that cost ~50 ms per `distance()`
+    // (each call from JS, promise callbacks included, re-ran thousands of them).
+    // SAFETY: this runs once, at instantiation, before any other Rust code.
+    unsafe { __wasm_call_ctors() };
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string().replace('\n', " ");
         web_sys::console::error_1(&format!("siamese-digits: {message}").into());
@@ -212,11 +224,24 @@ impl Engine {
         on_backend(&self.state, |s| s.model.embed(images_tensor(images.clone(), &s.device)).flatten(0, 1)).await
     }
 
-    /// Both images embedded in one batch: `(embeddings a ‖ b, embedding size)`.
+    /// Both images' embeddings, `a ‖ b`, in one read. The CPU embeds them as one
+    /// batch of two; the GPU runs the encoder once per image (the Siamese
+    /// `forward`): without autotune, burn's matmul switches to a tiled
+    /// shared-memory kernel at two rows, which a software adapter (SwiftShader)
+    /// runs far slower — a pair took 46 ms as one batch there, 19 ms as two.
     async fn embed_pair(&self, a: &[f32], b: &[f32]) -> Result<Vec<f32>, JsError> {
         image(a, "first image")?;
         image(b, "second image")?;
-        self.embed_checked([a, b].concat()).await
+        on_backend(&self.state, |s| {
+            let embeddings = if s.on_cpu() {
+                s.model.embed(images_tensor([a, b].concat(), &s.device))
+            } else {
+                let (ea, eb) = s.model.forward(images_tensor(a.to_vec(), &s.device), images_tensor(b.to_vec(), &s.device));
+                Tensor::cat(vec![ea, eb], 0)
+            };
+            embeddings.flatten(0, 1)
+        })
+        .await
     }
 }
 

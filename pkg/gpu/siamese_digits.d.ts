@@ -172,8 +172,9 @@ export class Engine {
 }
 
 /**
- * Runs when the module is initialised: a panic becomes a console error and a
- * message the worker can report, not a bare `unreachable`.
+ * Runs when the module is initialised: the static constructors, once, and a panic
+ * hook, so a panic becomes a console error and a message the worker can report,
+ * not a bare `unreachable`.
  */
 export function start(): void;
 
@@ -220,13 +221,13 @@ export interface InitOutput {
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_55144: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55144_43: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55144_44: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85637: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85642: (a: number, b: number, c: any, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55142: (a: number, b: number, c: any) => void;
-    readonly __wasm_bindgen_func_elem_55142_42: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55161: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55161_43: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55161_44: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85654: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85659: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55159: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55159_42: (a: number, b: number, c: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

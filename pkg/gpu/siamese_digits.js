@@ -619,8 +619,9 @@ export class Engine {
 if (Symbol.dispose) Engine.prototype[Symbol.dispose] = Engine.prototype.free;
 
 /**
- * Runs when the module is initialised: a panic becomes a console error and a
- * message the worker can report, not a bare `unreachable`.
+ * Runs when the module is initialised: the static constructors, once, and a panic
+ * hook, so a panic becomes a console error and a message the worker can report,
+ * not a bare `unreachable`.
  */
 export function start() {
     wasm.start();
@@ -1096,7 +1097,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85642(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85659(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1126,7 +1127,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85642(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85659(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1451,32 +1452,32 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27880, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85637);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85654);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55144);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55161);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15808, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55142);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55159);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15808, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55142_42);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55159_42);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55144_43);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55161_43);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15807, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55144_44);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55161_44);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1521,22 +1522,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55142(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55142(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55159(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55159(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55142_42(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55142_42(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55159_42(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55159_42(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_85642(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_85642(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_85659(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_85659(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_85637(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_85654(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_85637(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_85654(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1547,10 +1548,10 @@ function __wasm_bindgen_func_elem_85637(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55144(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55161(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55144(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55161(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1561,10 +1562,10 @@ function __wasm_bindgen_func_elem_55144(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55144_43(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55161_43(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55144_43(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55161_43(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1575,10 +1576,10 @@ function __wasm_bindgen_func_elem_55144_43(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55144_44(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55161_44(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55144_44(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55161_44(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
