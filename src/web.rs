@@ -373,14 +373,14 @@ impl Engine {
         Ok(strokes::to_mnist(xy, ends).map_err(err)?.to_vec())
     }
 
-    /// Euclidean distance between the embeddings of two 784-value images (one batch).
+    /// Euclidean distance between the embeddings of two 784-value images (one read).
     pub async fn distance(&self, a: Vec<f32>, b: Vec<f32>) -> Result<f32, JsError> {
         let both = self.embed_pair(&a, &b).await?;
         let (ea, eb) = both.split_at(both.len() / 2);
         Ok(euclidean_host(ea, eb))
     }
 
-    /// Both embeddings and their distance in one batched pass:
+    /// Both embeddings and their distance, in one read:
     /// `{ distance, a: Float32Array, b: Float32Array }`.
     pub async fn compare(&self, a: Vec<f32>, b: Vec<f32>) -> Result<JsValue, JsError> {
         let both = self.embed_pair(&a, &b).await?;

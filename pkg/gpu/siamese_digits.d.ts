@@ -21,7 +21,7 @@ export class Engine {
      */
     clearExamples(): void;
     /**
-     * Both embeddings and their distance in one batched pass:
+     * Both embeddings and their distance, in one read:
      * `{ distance, a: Float32Array, b: Float32Array }`.
      */
     compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<any>;
@@ -36,7 +36,7 @@ export class Engine {
      */
     static destroyGpuDevice(): void;
     /**
-     * Euclidean distance between the embeddings of two 784-value images (one batch).
+     * Euclidean distance between the embeddings of two 784-value images (one read).
      */
     distance(a: Float32Array | number[], b: Float32Array | number[]): Promise<number>;
     /**

@@ -105,7 +105,7 @@ export class Engine {
         wasm.engine_clearExamples(this.__wbg_ptr);
     }
     /**
-     * Both embeddings and their distance in one batched pass:
+     * Both embeddings and their distance, in one read:
      * `{ distance, a: Float32Array, b: Float32Array }`.
      * @param {Float32Array | number[]} a
      * @param {Float32Array | number[]} b
@@ -144,7 +144,7 @@ export class Engine {
         wasm.engine_destroyGpuDevice();
     }
     /**
-     * Euclidean distance between the embeddings of two 784-value images (one batch).
+     * Euclidean distance between the embeddings of two 784-value images (one read).
      * @param {Float32Array | number[]} a
      * @param {Float32Array | number[]} b
      * @returns {Promise<number>}
