@@ -221,8 +221,8 @@ export interface InitOutput {
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_5029: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_5078: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5030: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5079: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

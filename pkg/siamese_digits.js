@@ -780,7 +780,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_5078(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_5079(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -831,7 +831,7 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 1141, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5029);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5030);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0) {
@@ -871,14 +871,14 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_5078(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_5078(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_5079(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_5079(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_5029(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_5030(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_5029(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_5030(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

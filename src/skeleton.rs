@@ -34,19 +34,16 @@ pub fn trace(image: &[f32]) -> Vec<Stroke> {
     strokes
 }
 
-/// The 8 neighbours of pixel `i` clockwise from north (P2‥P9 in Zhang–Suen), off-image ones off.
-fn neighbours(on: &[bool], i: usize) -> [bool; 8] {
-    let (x, y) = ((i % SIDE) as isize, (i / SIDE) as isize);
-    [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1)].map(|(dx, dy)| {
-        let (nx, ny) = (x + dx, y + dy);
-        (0..SIDE as isize).contains(&nx) && (0..SIDE as isize).contains(&ny) && on[(ny * SIDE as isize + nx) as usize]
-    })
-}
-
+/// Pixel `i`'s neighbour `k` (0‥7 clockwise from north), if it is on the image.
 fn neighbour_index(i: usize, k: usize) -> Option<usize> {
     let (dx, dy) = [(0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1)][k];
     let (nx, ny) = ((i % SIDE) as isize + dx, (i / SIDE) as isize + dy);
     ((0..SIDE as isize).contains(&nx) && (0..SIDE as isize).contains(&ny)).then(|| (ny * SIDE as isize + nx) as usize)
+}
+
+/// The 8 neighbours of pixel `i` clockwise from north (P2‥P9 in Zhang–Suen), off-image ones off.
+fn neighbours(on: &[bool], i: usize) -> [bool; 8] {
+    std::array::from_fn(|k| neighbour_index(i, k).is_some_and(|n| on[n]))
 }
 
 /// Zhang–Suen thinning, in place.

@@ -27,7 +27,7 @@ const MAX_POINTS: usize = 100_000;
 /// being `xy.len() / 2`).
 pub fn from_flat(xy: &[f32], ends: &[u32]) -> Result<Vec<Stroke>, PreprocessError> {
     let bad = |why: String| Err(PreprocessError::BadStrokes(why));
-    if xy.len() % 2 != 0 {
+    if !xy.len().is_multiple_of(2) {
         return bad(format!("{} coordinates is not a whole number of (x, y) points", xy.len()));
     }
     let points = xy.len() / 2;

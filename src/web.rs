@@ -43,6 +43,8 @@ thread_local! {
     /// The last panic's message: `panic = "abort"` then traps the instance, whose
     /// memory still holds this for [`Engine::last_panic`].
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// [`Engine::release`], worked out once: it rebuilds the shipped weights file.
+    static RELEASE: String = format!("{:08x}", crc32fast::hash(&weights::shipped()));
 }
 
 unsafe extern "C" {
@@ -299,7 +301,7 @@ impl Engine {
     /// fine-tuned weights remember it, so a new release can be told apart.
     #[wasm_bindgen(getter)]
     pub fn release(&self) -> String {
-        format!("{:08x}", crc32fast::hash(&weights::shipped()))
+        RELEASE.with(Clone::clone)
     }
 
     /// Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).

@@ -5,7 +5,7 @@
 // VERSION is the hash of pkg/ written by .ci/build-pkg.sh, so a new build installs
 // a new cache. Only caches named with this demo's prefix are ever deleted: the
 // origin's other caches belong to the host.
-const VERSION = 'pkg-f44d42dba30a1697';
+const VERSION = 'pkg-6210258c1393ef21';
 const PREFIX = 'siamese-digits-';
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
