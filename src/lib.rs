@@ -16,9 +16,10 @@
 //! - [`data`]: MNIST readers, balanced samplers, augmentation
 //! - [`train`]: the training step shared by the command line and the browser
 //! - [`studio`]: the fine-tuning studio's training set and the batches it mixes
+//! - [`session`]: everything the visitor made (weights, training set, options, map) and its one byte format
 //! - [`metrics`]: pair accuracy, thresholds, ROC AUC, the evaluation protocol
 //! - [`weights`]: the weights file format and the shipped weights
-//! - `gpu` (wasm32 only): the page's WebGPU device (cargo feature `webgpu`)
+//! - `gpu` (wasm32 only): where the engine runs, the page's WebGPU device (cargo feature `webgpu`) and the move to the CPU when it fails
 //! - `web` (wasm32 only): the JavaScript API, the one place that knows about the browser
 
 pub mod backend;
@@ -31,6 +32,7 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod projection;
+pub mod session;
 pub mod skeleton;
 pub mod strokes;
 pub mod studio;

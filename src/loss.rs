@@ -13,7 +13,8 @@ use crate::distance::euclidean;
 /// Configuration of [`ContrastiveLoss`].
 #[derive(Config, Debug)]
 pub struct ContrastiveLossConfig {
-    /// Different-digit pairs closer than this are pushed apart.
+    /// Different-digit pairs closer than this are pushed apart (why 1.0:
+    /// [`crate::train::LossKind::default_margin`]).
     #[config(default = 1.0)]
     pub margin: f32,
 }
@@ -67,7 +68,8 @@ impl ContrastiveLoss {
 /// Configuration of [`TripletLoss`].
 #[derive(Config, Debug)]
 pub struct TripletLossConfig {
-    /// How much farther the negative must be than the positive (α).
+    /// How much farther the negative must be than the positive (α; why 0.5:
+    /// [`crate::train::LossKind::default_margin`]).
     #[config(default = 0.5)]
     pub margin: f32,
 }
@@ -196,12 +198,18 @@ mod tests {
 
     #[test]
     fn contrastive_gradient_is_finite_for_identical_same_pair() {
+        // A "same" pair at d = 0: the loss d² is 0 and so is its gradient, where a bare
+        // sqrt's derivative 1/(2d) would be infinite and turn the gradient into NaN.
         let device = cpu().autodiff();
         let e1 = Tensor::<2>::from_floats([[0.1, 0.2]], &device).require_grad();
         let e2 = Tensor::<2>::from_floats([[0.1, 0.2]], &device).require_grad();
-        let same = Tensor::<1, Bool>::from_data([false], &device);
-        let grads = ContrastiveLossConfig::new().init().forward(e1.clone(), e2, same).backward();
-        let g = e1.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
-        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
+        let same = Tensor::<1, Bool>::from_data([true], &device);
+        let loss = ContrastiveLossConfig::new().init().forward(e1.clone(), e2.clone(), same);
+        assert_eq!(loss.clone().into_scalar::<f32>(), 0.0);
+        let grads = loss.backward();
+        for e in [e1, e2] {
+            let g = e.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+            assert_eq!(g, vec![0.0, 0.0]);
+        }
     }
 }

@@ -106,7 +106,7 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let epochs: Option<usize> = args.value("--epochs")?.map(|v| v.parse().map_err(|_| format!("--epochs {v}: not a number"))).transpose()?;
     let steps: Option<usize> = args.value("--steps")?.map(|v| v.parse().map_err(|_| format!("--steps {v}: not a number"))).transpose()?;
     let lr: f64 = args.parse("--lr", 1e-3)?;
-    let margin: f32 = args.parse("--margin", if loss == LossKind::Triplet { 0.5 } else { 1.0 })?;
+    let margin: f32 = args.parse("--margin", loss.default_margin())?;
     let seed: u64 = args.parse("--seed", 0)?;
     let hard_negatives = args.flag("--hard-negatives");
     let augment = !args.flag("--no-augment");

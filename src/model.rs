@@ -80,6 +80,23 @@ impl std::str::FromStr for Preset {
     }
 }
 
+/// A stage's feature-map side after its convolution and after its pool.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Sides {
+    conv: u64,
+    pooled: u64,
+}
+
+/// The product of `factors`, or `None` if it overflows `u64`.
+fn product(factors: &[u64]) -> Option<u64> {
+    factors.iter().try_fold(1u64, |p, &f| p.checked_mul(f))
+}
+
+/// `value` if it was computed without overflow and is at most `max`.
+fn within(value: Option<u64>, max: u64) -> Option<u64> {
+    value.filter(|&v| v <= max)
+}
+
 impl EncoderConfig {
     /// The architecture of a preset.
     pub fn preset(preset: Preset) -> Self {
@@ -111,18 +128,26 @@ impl EncoderConfig {
     /// Check that this architecture can be built, and at a sane size, before anything
     /// is built from it (a weights file names its own architecture): strides and pools
     /// of at least 1, kernels and pools that fit their input, widths and the parameter
-    /// count capped, dropout probabilities in [0, 1).
+    /// count capped, dropout probabilities in [0, 1), and no size that overflows `usize`.
     pub fn check(&self) -> Result<(), String> {
+        self.check_within(usize::MAX as u64)
+    }
+
+    /// [`EncoderConfig::check`] with every size, and every sum and product leading to
+    /// one, computed without overflow and at most `max`: on wasm32 `usize` has 32 bits
+    /// and release builds wrap instead of trapping, so a file could otherwise name a
+    /// model whose sizes wrap to small numbers and pass. Tests pass 32-bit limits.
+    pub(crate) fn check_within(&self, max: u64) -> Result<(), String> {
         const MAX_STAGES: usize = 4;
         const MAX_CHANNELS: usize = 512;
         const MAX_LAYERS: usize = 4;
         const MAX_WIDTH: usize = 4096;
-        const MAX_PARAMS: usize = 4_000_000;
+        const MAX_PARAMS: u64 = 4_000_000;
         if self.stages.len() > MAX_STAGES {
             return Err(format!("{} convolution stages (at most {MAX_STAGES})", self.stages.len()));
         }
-        let (mut side, mut channels, mut params) = (IMAGE_SIDE, 1usize, 0usize);
-        for (n, s) in self.stages.iter().enumerate().map(|(i, s)| (i + 1, s)) {
+        let (mut channels, mut params) = (1u64, 0u64);
+        for (n, s) in (1..).zip(&self.stages) {
             if !(1..=MAX_CHANNELS).contains(&s.channels) {
                 return Err(format!("stage {n} has {} channels (1‥{MAX_CHANNELS})", s.channels));
             }
@@ -132,21 +157,22 @@ impl EncoderConfig {
             if s.padding >= s.kernel.max(1) {
                 return Err(format!("stage {n} pads {} px around a {}-px kernel (less than the kernel)", s.padding, s.kernel));
             }
-            let input = side + 2 * s.padding;
-            if !(1..=input).contains(&s.kernel) {
-                return Err(format!("stage {n} has a {}-px kernel for its {input}-px input", s.kernel));
-            }
-            let conv = (input - s.kernel) / s.stride + 1;
-            if !(1..=conv).contains(&s.pool) {
-                return Err(format!("stage {n} pools {} px of its {conv}-px feature map", s.pool));
-            }
             if s.lrn.is_some_and(|size| !(1..=s.channels).contains(&size)) {
                 return Err(format!("stage {n} normalises over {:?} of its {} channels", s.lrn, s.channels));
             }
-            side = (conv - s.pool) / s.pool_stride + 1;
-            params += channels * s.channels * s.kernel * s.kernel + s.channels;
-            channels = s.channels;
+            let (c, k) = (s.channels as u64, s.kernel as u64);
+            let stage = within(product(&[channels, c, k, k]).and_then(|w| w.checked_add(c)), max)
+                .ok_or_else(|| format!("stage {n}'s sizes overflow ({channels}×{c}×{k}×{k} weights and {c} biases exceed {max})"))?;
+            params = within(params.checked_add(stage), max)
+                .ok_or_else(|| format!("stage {n}'s sizes overflow ({params} parameters before it and its {stage} exceed {max})"))?;
+            // Capped stage by stage, so no kernel or padding that passes is large
+            // enough to make the feature maps huge.
+            if params > MAX_PARAMS {
+                return Err(format!("stage {n} brings the parameters to {params} (at most {MAX_PARAMS})"));
+            }
+            channels = c;
         }
+        let mut width = self.flat_width(&self.sides(max)?, max)?;
         for (name, p) in [("channel dropout", self.channel_dropout), ("dropout", self.dropout)] {
             if !(0.0..1.0).contains(&p) {
                 return Err(format!("{name} {p} (must be in [0, 1))"));
@@ -155,12 +181,13 @@ impl EncoderConfig {
         if self.hidden.len() > MAX_LAYERS {
             return Err(format!("{} hidden layers (at most {MAX_LAYERS})", self.hidden.len()));
         }
-        let mut width = channels * side * side;
-        for &h in self.hidden.iter().chain(std::iter::once(&self.embedding)) {
+        for (n, &h) in (1..).zip(self.hidden.iter().chain(std::iter::once(&self.embedding))) {
             if !(1..=MAX_WIDTH).contains(&h) {
                 return Err(format!("a fully connected layer {h} wide (1‥{MAX_WIDTH}; the embedding too)"));
             }
-            params += width * h + h;
+            let h = h as u64;
+            params = within(product(&[width, h]).and_then(|w| w.checked_add(h)).and_then(|layer| layer.checked_add(params)), max)
+                .ok_or_else(|| format!("fully connected layer {n}'s sizes overflow ({width}×{h} weights, {h} biases and {params} parameters before it exceed {max})"))?;
             width = h;
         }
         if params > MAX_PARAMS {
@@ -169,35 +196,75 @@ impl EncoderConfig {
         Ok(())
     }
 
-    /// Side length of the feature map after every stage, starting from 28.
-    fn feature_side(&self) -> usize {
-        self.stages.iter().fold(IMAGE_SIDE, |side, s| {
-            let conv = (side + 2 * s.padding - s.kernel) / s.stride + 1;
-            (conv - s.pool) / s.pool_stride + 1
-        })
+    /// The feature map's side after every stage's convolution and pool, from the
+    /// 28-px image: the one place these sizes are computed. A stride of 0, a kernel or
+    /// pool larger than its input, or a padded input over `max` is an error naming
+    /// the stage (the other sides are smaller than the padded input).
+    fn sides(&self, max: u64) -> Result<Vec<Sides>, String> {
+        let mut side = IMAGE_SIDE as u64;
+        let mut out = Vec::with_capacity(self.stages.len());
+        for (n, s) in (1..).zip(&self.stages) {
+            let [kernel, stride, padding, pool, pool_stride] = [s.kernel, s.stride, s.padding, s.pool, s.pool_stride].map(|v| v as u64);
+            if stride == 0 || pool_stride == 0 {
+                return Err(format!("stage {n} has stride {stride} and pool stride {pool_stride} (each at least 1)"));
+            }
+            let input = within(padding.checked_mul(2).and_then(|p| p.checked_add(side)), max)
+                .ok_or_else(|| format!("stage {n}'s sizes overflow ({side} px and 2×{padding} px of padding exceed {max})"))?;
+            if !(1..=input).contains(&kernel) {
+                return Err(format!("stage {n} has a {kernel}-px kernel for its {input}-px input"));
+            }
+            let conv = (input - kernel) / stride + 1;
+            if !(1..=conv).contains(&pool) {
+                return Err(format!("stage {n} pools {pool} px of its {conv}-px feature map"));
+            }
+            side = (conv - pool) / pool_stride + 1;
+            out.push(Sides { conv, pooled: side });
+        }
+        Ok(out)
+    }
+
+    /// Inputs of the first fully connected layer, from the stages' `sides`: the last
+    /// stage's channels × its pooled side², at most `max`.
+    fn flat_width(&self, sides: &[Sides], max: u64) -> Result<u64, String> {
+        let (channels, side) = match (self.stages.last(), sides.last()) {
+            (Some(stage), Some(last)) => (stage.channels as u64, last.pooled),
+            _ => (1, IMAGE_SIDE as u64),
+        };
+        within(product(&[channels, side, side]), max)
+            .ok_or_else(|| format!("stage {}'s sizes overflow ({channels}×{side}×{side} features exceed {max})", self.stages.len()))
     }
 
     /// Number of inputs of the first fully connected layer.
+    ///
+    /// # Panics
+    ///
+    /// If the stages do not fit the image (see [`EncoderConfig::check`]).
     pub fn flat_features(&self) -> usize {
-        let side = self.feature_side();
-        let channels = self.stages.last().map_or(1, |s| s.channels);
-        channels * side * side
+        let max = usize::MAX as u64;
+        let width = self.sides(max).and_then(|sides| self.flat_width(&sides, max)).unwrap_or_else(|e| panic!("{e}"));
+        width as usize // at most usize::MAX: exact
     }
 
-    /// Multiply-adds ×2 of one forward pass on one image (convolutions and linear layers).
-    pub fn flops_per_image(&self) -> usize {
-        let mut flops = 0;
-        let (mut side, mut channels) = (IMAGE_SIDE, 1);
-        for s in &self.stages {
-            let out = (side + 2 * s.padding - s.kernel) / s.stride + 1;
-            flops += 2 * out * out * s.channels * channels * s.kernel * s.kernel;
-            side = (out - s.pool) / s.pool_stride + 1;
-            channels = s.channels;
+    /// Multiply-adds ×2 of one forward pass on one image (convolutions and linear
+    /// layers). In `u64`: a model that passes [`EncoderConfig::check`] can need more
+    /// than a wasm32 `usize` holds; for one it refuses, the count saturates rather
+    /// than wraps.
+    ///
+    /// # Panics
+    ///
+    /// If the stages do not fit the image (see [`EncoderConfig::check`]).
+    pub fn flops_per_image(&self) -> u64 {
+        let sides = self.sides(u64::MAX).unwrap_or_else(|e| panic!("{e}"));
+        let (mut flops, mut channels) = (0u64, 1u64);
+        for (s, side) in self.stages.iter().zip(&sides) {
+            let (c, k) = (s.channels as u64, s.kernel as u64);
+            flops = flops.saturating_add(product(&[2, side.conv, side.conv, c, channels, k, k]).unwrap_or(u64::MAX));
+            channels = c;
         }
-        let mut width = self.flat_features();
+        let mut width = self.flat_width(&sides, u64::MAX).unwrap_or(u64::MAX);
         for &h in self.hidden.iter().chain(std::iter::once(&self.embedding)) {
-            flops += 2 * width * h;
-            width = h;
+            flops = flops.saturating_add(product(&[2, width, h as u64]).unwrap_or(u64::MAX));
+            width = h as u64;
         }
         flops
     }
@@ -391,6 +458,7 @@ mod tests {
     fn architectures_are_checked_before_building() {
         for preset in [Preset::Default, Preset::Seed] {
             assert_eq!(EncoderConfig::preset(preset).check(), Ok(()));
+            assert_eq!(EncoderConfig::preset(preset).check_within(u32::MAX as u64), Ok(()));
         }
         let with = |edit: fn(&mut EncoderConfig)| {
             let mut c = EncoderConfig::preset(Preset::Default);
@@ -410,12 +478,87 @@ mod tests {
         assert!(with(|c| c.hidden = vec![4096, 4096]).ends_with("parameters (at most 4000000)"));
     }
 
+    /// One stage of `channels` with a `kernel`, `padding` and a `pool` (strides 1),
+    /// then straight to a 2-D embedding.
+    fn one_stage(channels: usize, kernel: usize, padding: usize, pool: usize) -> EncoderConfig {
+        EncoderConfig::new(vec![ConvStage { channels, kernel, stride: 1, padding, lrn: None, pool, pool_stride: 1 }], vec![], 2)
+    }
+
+    #[test]
+    fn a_kernel_whose_weights_wrap_to_zero_on_32_bits_is_refused() {
+        // 65,536² = 2³² weights: 0 in a 32-bit usize. The padded input is
+        // 28 + 2·65,535 = 131,098 px, the conv side 131,098 − 65,536 + 1 = 65,563, and a
+        // pool that wide leaves 1 px: only the parameter count can stop it.
+        let config = one_stage(1, 65_536, 65_535, 65_563);
+        assert_eq!(config.sides(u64::MAX), Ok(vec![Sides { conv: 65_563, pooled: 1 }]));
+        assert_eq!(
+            config.check_within(u32::MAX as u64),
+            Err("stage 1's sizes overflow (1×1×65536×65536 weights and 1 biases exceed 4294967295)".into())
+        );
+        assert_eq!(config.check_within(u64::MAX), Err("stage 1 brings the parameters to 4294967297 (at most 4000000)".into()));
+        assert!(config.check().is_err());
+    }
+
+    // Some of these sizes do not fit a 32-bit usize at all.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn huge_sizes_are_refused_with_32_and_64_bit_sizes() {
+        let both = |c: &EncoderConfig| [c.check_within(u32::MAX as u64).unwrap_err(), c.check_within(u64::MAX).unwrap_err()];
+        // 16·(2³¹)² = 2⁶⁶ weights overflow even u64.
+        let mut c = EncoderConfig::preset(Preset::Default);
+        c.stages[0].kernel = 1 << 31;
+        assert_eq!(both(&c), [
+            "stage 1's sizes overflow (1×16×2147483648×2147483648 weights and 16 biases exceed 4294967295)",
+            "stage 1's sizes overflow (1×16×2147483648×2147483648 weights and 16 biases exceed 18446744073709551615)",
+        ]);
+        // (2³¹)² = 2⁶² weights: too many for 32 bits, not for 64. Its padded input,
+        // 28 + 2·(2³¹ − 1) = 4,294,967,322 px, would overflow 32 bits too.
+        let c = one_stage(1, 1 << 31, (1 << 31) - 1, 1);
+        assert_eq!(both(&c), [
+            "stage 1's sizes overflow (1×1×2147483648×2147483648 weights and 1 biases exceed 4294967295)",
+            "stage 1 brings the parameters to 4611686018427387905 (at most 4000000)",
+        ]);
+        assert_eq!(c.sides(u32::MAX as u64), Err("stage 1's sizes overflow (28 px and 2×2147483647 px of padding exceed 4294967295)".into()));
+        // 1999² + 1 parameters, then 65,535² + 1: 4,298,832,228 in all.
+        let mut c = one_stage(1, 1999, 0, 1);
+        c.stages.push(ConvStage { kernel: 65_535, ..c.stages[0].clone() });
+        assert_eq!(both(&c), [
+            "stage 2's sizes overflow (3996002 parameters before it and its 4294836226 exceed 4294967295)",
+            "stage 2 brings the parameters to 4298832228 (at most 4000000)",
+        ]);
+        // Three 1154-px kernels padded by 1153 px each grow the side by 1153 px: to
+        // 3487 px, whose 512 channels (a 1-px kernel) are 6,225,494,528 features.
+        let mut c = one_stage(1, 1154, 1153, 1);
+        c.stages = vec![c.stages[0].clone(), c.stages[0].clone(), c.stages[0].clone(), ConvStage { channels: 512, kernel: 1, padding: 0, ..c.stages[0].clone() }];
+        assert_eq!(both(&c), [
+            "stage 4's sizes overflow (512×3487×3487 features exceed 4294967295)",
+            "12454985233 parameters (at most 4000000)",
+        ]);
+        // A 1999-px kernel padded by 1998 px: 2026² = 4,104,676 features, and 4096
+        // times that weights in the first hidden layer.
+        let mut c = one_stage(1, 1999, 1998, 1);
+        c.hidden = vec![4096];
+        assert_eq!(both(&c), [
+            "fully connected layer 1's sizes overflow (4104676×4096 weights, 4096 biases and 3996002 parameters before it exceed 4294967295)",
+            "16816761188 parameters (at most 4000000)",
+        ]);
+        // 2³² − 1 (the largest 32-bit usize) and 2³² wide.
+        for width in [u32::MAX as usize, 1 << 32] {
+            let mut c = EncoderConfig::preset(Preset::Default);
+            c.hidden = vec![width];
+            let e = format!("a fully connected layer {width} wide (1‥4096; the embedding too)");
+            assert_eq!(both(&c), [e.clone(), e]);
+        }
+    }
+
     #[test]
     fn presets_have_the_documented_size() {
         let default = EncoderConfig::preset(Preset::Default);
         let seed = EncoderConfig::preset(Preset::Seed);
         assert_eq!(seed.flat_features(), 2048); // 28 → conv k5 s3 p2 → 10 → pool 4/2 → 4; 128·4·4
         assert_eq!(default.flat_features(), 512); // 28 → 24 → 12 → 8 → 4; 32·4·4
+        assert_eq!(seed.sides(u64::MAX), Ok(vec![Sides { conv: 10, pooled: 4 }]));
+        assert_eq!(default.sides(u64::MAX), Ok(vec![Sides { conv: 24, pooled: 12 }, Sides { conv: 8, pooled: 4 }]));
         assert_eq!(SiameseNetwork::new(&default, &cpu()).num_params(), 83_040);
         assert_eq!(SiameseNetwork::new(&seed, &cpu()).num_params(), 1_118_338);
         // 24²·16·25·2 + 8²·32·16·25·2 + 512·128·2 + 128·32·2

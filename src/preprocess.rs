@@ -1,5 +1,5 @@
 //! Any grayscale raster → the 28×28 MNIST convention. Training, tests and the page
-//! all call [`to_mnist`], so a drawing is seen exactly as the digits were.
+//! all call [`raster_to_mnist`], so a drawing is seen exactly as the digits were.
 //!
 //! MNIST's recipe: crop to the ink, scale the longer side to 20 px keeping the
 //! aspect ratio (anti-aliased), then place the centre of mass at (14, 14).
@@ -62,7 +62,7 @@ pub fn rgba_to_gray(rgba: &[u8], width: usize, height: usize) -> Result<Vec<f32>
 
 /// A grayscale raster (row-major, any polarity: dark ink on light paper or light on
 /// dark) → a 28×28 image with ink 1 and background 0.
-pub fn to_mnist(gray: &[f32], width: usize, height: usize) -> Result<[f32; IMAGE_PIXELS], PreprocessError> {
+pub fn raster_to_mnist(gray: &[f32], width: usize, height: usize) -> Result<[f32; IMAGE_PIXELS], PreprocessError> {
     check_size(gray.len(), width, height, 1)?;
     if let Some(index) = gray.iter().position(|v| !v.is_finite()) {
         return Err(PreprocessError::NotFinite { index });
@@ -210,7 +210,7 @@ mod tests {
     fn a_filled_square_becomes_a_centred_20px_square() {
         // Black 100×100 square at (37, 12) on a white 200×150 canvas.
         let gray = canvas(200, 150, |x, y| (37..137).contains(&x) && (12..112).contains(&y));
-        let img = to_mnist(&gray, 200, 150).unwrap();
+        let img = raster_to_mnist(&gray, 200, 150).unwrap();
         assert_eq!(bbox_28(&img), (4, 4, 24, 24));
         assert!(img.iter().all(|&v| v == 0.0 || (v - 1.0).abs() < 1e-6));
         let (cx, cy) = centre_of_mass(&img, IMAGE_SIDE);
@@ -221,7 +221,7 @@ mod tests {
     fn aspect_ratio_is_kept() {
         // A 40 wide × 160 tall bar → 5 × 20 in the 28×28 field, centred.
         let gray = canvas(300, 300, |x, y| (100..140).contains(&x) && (50..210).contains(&y));
-        let img = to_mnist(&gray, 300, 300).unwrap();
+        let img = raster_to_mnist(&gray, 300, 300).unwrap();
         let (x0, y0, x1, y1) = bbox_28(&img);
         assert_eq!((x1 - x0, y1 - y0), (5, 20));
         assert_eq!((y0, x0), (4, 12)); // x shift = round(14 - 2.5) = 12
@@ -232,7 +232,7 @@ mod tests {
         // Scaled by 20/40, a 2 px line fills a pixel and a 1 px line half of one: grey, not black.
         // Ink spans 40×40 of a 44×44 canvas; the border stays paper.
         let gray = canvas(44, 44, |x, y| [2, 3, 22, 40, 41].contains(&x) && (2..42).contains(&y));
-        let img = to_mnist(&gray, 44, 44).unwrap();
+        let img = raster_to_mnist(&gray, 44, 44).unwrap();
         let row: Vec<f32> = img[14 * IMAGE_SIDE..15 * IMAGE_SIDE].to_vec();
         assert_eq!(row.iter().filter(|&&v| v == 1.0).count(), 2, "{row:?}");
         assert_eq!(row.iter().filter(|&&v| (v - 0.5).abs() < 1e-6).count(), 1, "{row:?}");
@@ -242,7 +242,7 @@ mod tests {
     fn polarity_does_not_matter() {
         let dark_on_light = canvas(60, 60, |x, y| (10..50).contains(&x) && (20..30).contains(&y));
         let light_on_dark: Vec<f32> = dark_on_light.iter().map(|v| 1.0 - v).collect();
-        assert_eq!(to_mnist(&dark_on_light, 60, 60).unwrap(), to_mnist(&light_on_dark, 60, 60).unwrap());
+        assert_eq!(raster_to_mnist(&dark_on_light, 60, 60).unwrap(), raster_to_mnist(&light_on_dark, 60, 60).unwrap());
     }
 
     #[test]
@@ -254,7 +254,7 @@ mod tests {
                 src[y * IMAGE_SIDE + x] = 1.0;
             }
         }
-        let img = to_mnist(&src, 28, 28).unwrap();
+        let img = raster_to_mnist(&src, 28, 28).unwrap();
         let (x0, y0, x1, y1) = bbox_28(&img);
         assert_eq!((x1 - x0, y1 - y0), (6, 20));
     }
@@ -279,13 +279,13 @@ mod tests {
 
     #[test]
     fn errors_are_clear() {
-        assert_eq!(to_mnist(&[1.0; 100], 10, 10), Err(PreprocessError::NoInk));
-        let err = to_mnist(&[1.0; 99], 10, 10).unwrap_err();
+        assert_eq!(raster_to_mnist(&[1.0; 100], 10, 10), Err(PreprocessError::NoInk));
+        let err = raster_to_mnist(&[1.0; 99], 10, 10).unwrap_err();
         assert_eq!(err.to_string(), "expected 100 values (10×10 pixels × 1 channel(s)), got 99");
         let mut nan = vec![1.0; 100];
         nan[42] = f32::NAN;
-        assert_eq!(to_mnist(&nan, 10, 10), Err(PreprocessError::NotFinite { index: 42 }));
-        assert_eq!(to_mnist(&[], 0, 5), Err(PreprocessError::EmptyRaster { width: 0, height: 5 }));
+        assert_eq!(raster_to_mnist(&nan, 10, 10), Err(PreprocessError::NotFinite { index: 42 }));
+        assert_eq!(raster_to_mnist(&[], 0, 5), Err(PreprocessError::EmptyRaster { width: 0, height: 5 }));
         assert!(matches!(rgba_to_gray(&[0; 7], 2, 1), Err(PreprocessError::WrongLength { expected: 8, .. })));
     }
 }

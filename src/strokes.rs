@@ -6,7 +6,7 @@
 //! at (14, 14)) and only then inked, at one fixed [`PEN`] width. A digit drawn small
 //! in a corner of a phone-sized pad and the same digit filling a desktop pad give
 //! the same image, up to where the pointer's samples fall. Rasters (a scan, a
-//! photo, a typed sample) go through [`crate::preprocess::to_mnist`] instead.
+//! photo, a typed sample) go through [`crate::preprocess::raster_to_mnist`] instead.
 
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE};
 use crate::preprocess::PreprocessError;
@@ -78,7 +78,7 @@ pub fn render(strokes: &[Stroke], pen: f32) -> Result<[f32; IMAGE_PIXELS], Prepr
 }
 
 /// [`from_flat`] then [`render`] at the shipped [`PEN`]: what the page's pads send.
-pub fn to_mnist(xy: &[f32], ends: &[u32]) -> Result<[f32; IMAGE_PIXELS], PreprocessError> {
+pub fn strokes_to_mnist(xy: &[f32], ends: &[u32]) -> Result<[f32; IMAGE_PIXELS], PreprocessError> {
     render(&from_flat(xy, ends)?, PEN)
 }
 
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn flat_arrays_are_checked() {
         assert_eq!(from_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 3]).unwrap(), vec![vec![[1.0, 2.0]], vec![[3.0, 4.0], [5.0, 6.0]]]);
-        assert_eq!(to_mnist(&[], &[]), Err(PreprocessError::NoInk));
+        assert_eq!(strokes_to_mnist(&[], &[]), Err(PreprocessError::NoInk));
         assert_eq!(from_flat(&[1.0, f32::NAN], &[1]), Err(PreprocessError::NotFinite { index: 1 }));
         let err = |xy: &[f32], ends: &[u32]| from_flat(xy, ends).unwrap_err().to_string();
         assert_eq!(err(&[1.0, 2.0, 3.0], &[1]), "the strokes are invalid: 3 coordinates is not a whole number of (x, y) points");

@@ -1,17 +1,43 @@
-//! The fine-tuning studio's data: the user's labelled digits and marked pairs, the
-//! batches that mix them with a replay sample of MNIST digits, and the pairs the
-//! "your examples" score is computed on. Plain Rust: the browser's engine holds one,
-//! and `cargo test` checks it.
+//! The fine-tuning studio's data: the visitor's labelled digits and marked pairs, in
+//! the order they were added, the batches that mix them with a replay sample of
+//! MNIST digits, and the pairs the "your examples" score is computed on. Plain Rust:
+//! the [`crate::session::Session`] holds one, and `cargo test` checks it.
 
 use crate::data::{Dataset, PairBatch, Rng, Sampler};
 use crate::model::IMAGE_PIXELS;
 use crate::train::{Batch, LossKind};
 
-/// What the user taught so far, and the replay digits mixed into every batch so the
-/// model keeps the rest of MNIST.
+/// One thing the visitor taught.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// A drawn digit with its label.
+    Example { image: Vec<f32>, label: u8 },
+    /// Two drawings marked as the same digit or not.
+    Pair { a: Vec<f32>, b: Vec<f32>, same: bool },
+}
+
+impl Item {
+    /// A checked labelled digit.
+    pub fn example(image: &[f32], label: u8) -> Result<Self, String> {
+        check_image(image, "example")?;
+        if label > 9 {
+            return Err(format!("a label is a digit 0–9, got {label}"));
+        }
+        Ok(Item::Example { image: image.to_vec(), label })
+    }
+
+    /// A checked marked pair.
+    pub fn pair(a: &[f32], b: &[f32], same: bool) -> Result<Self, String> {
+        check_image(a, "first image")?;
+        check_image(b, "second image")?;
+        Ok(Item::Pair { a: a.to_vec(), b: b.to_vec(), same })
+    }
+}
+
+/// What the visitor taught so far, and the replay digits mixed into every batch so
+/// the model keeps the rest of MNIST.
 pub struct Studio {
-    examples: Dataset,
-    pairs: Vec<(Vec<f32>, Vec<f32>, bool)>,
+    items: Vec<Item>,
     replay: Dataset,
     rng: Rng,
 }
@@ -28,87 +54,92 @@ pub struct UserPairs {
 impl Studio {
     /// An empty studio whose batches replay digits of `replay`, drawn with `seed`.
     pub fn new(replay: Dataset, seed: u64) -> Self {
-        Self { examples: Dataset::default(), pairs: Vec::new(), replay, rng: Rng::new(seed) }
+        Self { items: Vec::new(), replay, rng: Rng::new(seed) }
     }
 
-    /// Add a labelled digit; returns how many there are.
-    pub fn add_example(&mut self, image: &[f32], label: u8) -> Result<usize, String> {
-        check_image(image, "example")?;
-        if label > 9 {
-            return Err(format!("a label is a digit 0–9, got {label}"));
+    /// Add a checked item; returns how many there are.
+    pub fn add(&mut self, item: Item) -> usize {
+        self.items.push(item);
+        self.items.len()
+    }
+
+    /// Remove item `index` (the others keep their order).
+    pub fn remove(&mut self, index: usize) -> Result<(), String> {
+        if index >= self.items.len() {
+            return Err(format!("there is no item {index} (there are {})", self.items.len()));
         }
-        self.examples.push(image, label);
-        Ok(self.examples.len())
-    }
-
-    /// Add a pair marked same / different; returns how many pairs there are.
-    pub fn add_pair(&mut self, a: &[f32], b: &[f32], same: bool) -> Result<usize, String> {
-        check_image(a, "first image")?;
-        check_image(b, "second image")?;
-        self.pairs.push((a.to_vec(), b.to_vec(), same));
-        Ok(self.pairs.len())
-    }
-
-    /// Remove labelled digit `index`.
-    pub fn remove_example(&mut self, index: usize) -> Result<(), String> {
-        if index >= self.examples.len() {
-            return Err(format!("there is no example {index} (there are {})", self.examples.len()));
-        }
-        self.examples.images.drain(index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS);
-        self.examples.labels.remove(index);
+        self.items.remove(index);
         Ok(())
     }
 
-    /// Remove marked pair `index`.
-    pub fn remove_pair(&mut self, index: usize) -> Result<(), String> {
-        if index >= self.pairs.len() {
-            return Err(format!("there is no pair {index} (there are {})", self.pairs.len()));
-        }
-        self.pairs.remove(index);
-        Ok(())
+    /// Replace every item (already checked).
+    pub fn replace(&mut self, items: Vec<Item>) {
+        self.items = items;
     }
 
     /// Forget every example and pair.
     pub fn clear(&mut self) {
-        self.examples = Dataset::default();
-        self.pairs.clear();
+        self.items.clear();
     }
 
-    pub fn example_count(&self) -> usize {
-        self.examples.len()
+    /// Everything taught, in the order added.
+    pub fn items(&self) -> &[Item] {
+        &self.items
     }
 
-    pub fn pair_count(&self) -> usize {
-        self.pairs.len()
+    /// The labelled digits, as a dataset.
+    fn examples(&self) -> Dataset {
+        let mut set = Dataset::default();
+        for item in &self.items {
+            if let Item::Example { image, label } = item {
+                set.push(image, *label);
+            }
+        }
+        set
+    }
+
+    /// The marked pairs.
+    fn pairs(&self) -> Vec<(&[f32], &[f32], bool)> {
+        self.items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Pair { a, b, same } => Some((a.as_slice(), b.as_slice(), *same)),
+                Item::Example { .. } => None,
+            })
+            .collect()
     }
 
     /// One fine-tuning batch of `batch_size`: half from the user (their marked pairs
     /// and balanced pairs of their labelled digits, or triplets of those digits),
     /// half from the replay sample. Everything but the marked pairs is augmented.
     pub fn batch(&mut self, loss: LossKind, batch_size: usize) -> Result<Batch, String> {
-        if self.examples.is_empty() && self.pairs.is_empty() {
+        if self.items.is_empty() {
             return Err("add some examples first: there is nothing to fine-tune on".into());
         }
+        let examples = self.examples();
         let seed = self.rng.next_u64();
         let user = batch_size / 2;
         let mut replay = Sampler::new(&self.replay, seed, true).map_err(|e| e.to_string())?;
         match loss {
             LossKind::Contrastive => {
-                let own_pairs = match (self.pairs.is_empty(), self.examples.is_empty()) {
+                let marked = self.pairs().len();
+                let own_pairs = match (marked == 0, examples.is_empty()) {
                     (true, _) => 0,
                     (false, true) => user,
                     (false, false) => user / 2,
                 };
                 let mut batch = if own_pairs < user {
-                    Sampler::new(&self.examples, seed ^ 1, true).map_err(|e| e.to_string())?.pairs(&self.examples, user - own_pairs)
+                    Sampler::new(&examples, seed ^ 1, true).map_err(|e| e.to_string())?.pairs(&examples, user - own_pairs)
                 } else {
                     PairBatch::default()
                 };
-                for _ in 0..own_pairs {
-                    let (a, b, same) = &self.pairs[self.rng.below(self.pairs.len())];
+                let picks: Vec<usize> = (0..own_pairs).map(|_| self.rng.below(marked)).collect();
+                let pairs = self.pairs();
+                for i in picks {
+                    let (a, b, same) = pairs[i];
                     batch.first.extend_from_slice(a);
                     batch.second.extend_from_slice(b);
-                    batch.same.push(*same);
+                    batch.same.push(same);
                 }
                 let rest = replay.pairs(&self.replay, batch_size - user);
                 batch.first.extend(rest.first);
@@ -117,11 +148,11 @@ impl Studio {
                 Ok(Batch::Pairs(batch))
             }
             LossKind::Triplet => {
-                if self.examples.is_empty() {
+                if examples.is_empty() {
                     return Err("the triplet loss needs labelled digits, not only pairs".into());
                 }
-                let mut sampler = Sampler::new(&self.examples, seed ^ 1, true).map_err(|e| e.to_string())?;
-                let mut batch = sampler.triplets(&self.examples, user);
+                let mut sampler = Sampler::new(&examples, seed ^ 1, true).map_err(|e| e.to_string())?;
+                let mut batch = sampler.triplets(&examples, user);
                 let rest = replay.triplets(&self.replay, batch_size - user);
                 batch.anchor.extend(rest.anchor);
                 batch.positive.extend(rest.positive);
@@ -133,21 +164,28 @@ impl Studio {
         }
     }
 
+    /// A batch of replay digits alone (warming a new engine's training kernels).
+    pub fn replay_batch(&mut self, loss: LossKind, batch_size: usize) -> Result<Batch, String> {
+        let mut replay = Sampler::new(&self.replay, self.rng.next_u64(), true).map_err(|e| e.to_string())?;
+        Ok(Batch::sample(&mut replay, &self.replay, loss, batch_size))
+    }
+
     /// Every pair of labelled digits (same when the labels agree) and every marked
     /// pair, over one batch of images. `None` when there is no pair yet.
     pub fn user_pairs(&self) -> Option<UserPairs> {
-        let n = self.examples.len();
-        let mut images = self.examples.images.clone();
+        let examples = self.examples();
+        let n = examples.len();
+        let mut images = examples.images;
         let mut pairs = Vec::new();
         for i in 0..n {
             for j in i + 1..n {
-                pairs.push((i, j, self.examples.labels[i] == self.examples.labels[j]));
+                pairs.push((i, j, examples.labels[i] == examples.labels[j]));
             }
         }
-        for (k, (a, b, same)) in self.pairs.iter().enumerate() {
+        for (k, (a, b, same)) in self.pairs().into_iter().enumerate() {
             images.extend_from_slice(a);
             images.extend_from_slice(b);
-            pairs.push((n + 2 * k, n + 2 * k + 1, *same));
+            pairs.push((n + 2 * k, n + 2 * k + 1, same));
         }
         (!pairs.is_empty()).then_some(UserPairs { images, pairs })
     }
@@ -188,33 +226,34 @@ mod tests {
     #[test]
     fn bad_input_is_refused_with_its_reason() {
         let mut s = Studio::new(replay(), 0);
-        assert!(s.add_example(&[0.0; 10], 1).unwrap_err().contains("expected 784 values"));
+        assert!(Item::example(&[0.0; 10], 1).unwrap_err().contains("expected 784 values"));
         let mut nan = flat(0.0);
         nan[3] = f32::NAN;
-        assert_eq!(s.add_pair(&flat(0.0), &nan, true).unwrap_err(), "second image: value 3 is not a finite number");
-        assert!(s.add_example(&flat(0.0), 10).unwrap_err().contains("0–9"));
-        assert_eq!(s.remove_example(0).unwrap_err(), "there is no example 0 (there are 0)");
+        assert_eq!(Item::pair(&flat(0.0), &nan, true).unwrap_err(), "second image: value 3 is not a finite number");
+        assert!(Item::example(&flat(0.0), 10).unwrap_err().contains("0–9"));
+        assert_eq!(s.remove(0).unwrap_err(), "there is no item 0 (there are 0)");
         assert!(s.batch(LossKind::Contrastive, 32).unwrap_err().contains("nothing to fine-tune"));
-        assert_eq!(s.example_count() + s.pair_count(), 0);
+        assert!(s.items().is_empty());
     }
 
     #[test]
-    fn removing_an_example_keeps_the_others_in_order() {
+    fn removing_an_item_keeps_the_others_in_order() {
         let mut s = Studio::new(replay(), 0);
-        for (v, label) in [(0.1, 1), (0.2, 2), (0.3, 3)] {
-            s.add_example(&flat(v), label).unwrap();
-        }
-        s.remove_example(1).unwrap();
-        assert_eq!(s.examples.labels, vec![1, 3]);
-        assert_eq!(s.examples.image(1)[0], 0.3);
+        s.add(Item::example(&flat(0.1), 1).unwrap());
+        s.add(Item::pair(&flat(0.2), &flat(0.2), true).unwrap());
+        s.add(Item::example(&flat(0.3), 3).unwrap());
+        s.remove(1).unwrap();
+        assert_eq!(s.examples().labels, vec![1, 3]);
+        assert_eq!(s.examples().image(1)[0], 0.3);
+        assert!(s.pairs().is_empty());
     }
 
     #[test]
     fn a_batch_is_half_user_half_replay() {
         let mut s = Studio::new(replay(), 0);
-        s.add_example(&flat(0.9), 1).unwrap();
-        s.add_example(&flat(0.9), 7).unwrap();
-        s.add_pair(&flat(1.0), &flat(1.0), false).unwrap();
+        s.add(Item::example(&flat(0.9), 1).unwrap());
+        s.add(Item::example(&flat(0.9), 7).unwrap());
+        s.add(Item::pair(&flat(1.0), &flat(1.0), false).unwrap());
         let Ok(Batch::Pairs(b)) = s.batch(LossKind::Contrastive, 32) else { panic!("expected pairs") };
         assert_eq!(b.same.len(), 32);
         // 16 user pairs: 8 marked (the pair is "different") + 8 balanced example pairs.
@@ -228,7 +267,7 @@ mod tests {
     #[test]
     fn only_marked_pairs_fill_the_user_half() {
         let mut s = Studio::new(replay(), 0);
-        s.add_pair(&flat(1.0), &flat(1.0), true).unwrap();
+        s.add(Item::pair(&flat(1.0), &flat(1.0), true).unwrap());
         let Ok(Batch::Pairs(b)) = s.batch(LossKind::Contrastive, 8) else { panic!("expected pairs") };
         assert_eq!(b.same[..4], [true; 4]);
         assert!(s.batch(LossKind::Triplet, 8).unwrap_err().contains("labelled digits"));
@@ -237,9 +276,9 @@ mod tests {
     #[test]
     fn triplets_need_two_digits() {
         let mut s = Studio::new(replay(), 0);
-        s.add_example(&flat(0.9), 4).unwrap();
+        s.add(Item::example(&flat(0.9), 4).unwrap());
         assert!(s.batch(LossKind::Triplet, 8).unwrap_err().contains("at least two different digits"));
-        s.add_example(&flat(0.8), 9).unwrap();
+        s.add(Item::example(&flat(0.8), 9).unwrap());
         let Ok(Batch::Triplets(t)) = s.batch(LossKind::Triplet, 8) else { panic!("expected triplets") };
         assert_eq!(t.anchor_labels.len(), 8);
         assert!(t.anchor_labels.iter().zip(&t.negative_labels).all(|(a, n)| a != n));
@@ -249,11 +288,11 @@ mod tests {
     fn user_pairs_cover_every_example_pair_and_each_marked_pair() {
         let mut s = Studio::new(replay(), 0);
         assert!(s.user_pairs().is_none());
-        s.add_example(&flat(0.1), 1).unwrap();
+        s.add(Item::example(&flat(0.1), 1).unwrap());
         assert!(s.user_pairs().is_none(), "one example makes no pair");
-        s.add_example(&flat(0.2), 1).unwrap();
-        s.add_example(&flat(0.3), 2).unwrap();
-        s.add_pair(&flat(0.4), &flat(0.5), false).unwrap();
+        s.add(Item::pair(&flat(0.4), &flat(0.5), false).unwrap());
+        s.add(Item::example(&flat(0.2), 1).unwrap());
+        s.add(Item::example(&flat(0.3), 2).unwrap());
         let u = s.user_pairs().unwrap();
         assert_eq!(u.images.len(), 5 * IMAGE_PIXELS);
         assert_eq!(u.pairs, vec![(0, 1, true), (0, 2, false), (1, 2, false), (3, 4, false)]);

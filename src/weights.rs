@@ -34,6 +34,12 @@ pub fn shipped() -> Vec<u8> {
     from_planes(&SHIPPED_PLANES)
 }
 
+/// Which shipped weights this build carries: their checksum, 8 hex digits. Saved
+/// sessions and models remember it, so a new release can be told apart.
+pub fn release() -> String {
+    format!("{:08x}", crc32fast::hash(&shipped()))
+}
+
 /// Where a weights file's values start and how many there are (what the header
 /// lengths say; `(0, 0)` for anything too short to hold them).
 const fn value_range(file: &[u8]) -> (usize, usize) {
@@ -201,17 +207,22 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<f32>), WeightsError> {
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err(WeightsError::NotWeights);
     }
+    // Every offset below is a sum of numbers the file gives: each is checked, as a
+    // wrapped one (wasm32's usize has 32 bits) would point at the wrong bytes.
+    let after = |at: usize, n: usize| at.checked_add(n).ok_or(WeightsError::Truncated);
     let u32_at = |at: usize| -> Result<usize, WeightsError> {
-        bytes.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize).ok_or(WeightsError::Truncated)
+        let b = bytes.get(at..after(at, 4)?).ok_or(WeightsError::Truncated)?;
+        Ok(u32::from_le_bytes(b.try_into().unwrap()) as usize)
     };
-    let header_len = u32_at(8)?;
-    let count_at = 12usize.checked_add(header_len).ok_or(WeightsError::Truncated)?;
+    let count_at = after(12, u32_at(8)?)?;
     let count = u32_at(count_at)?;
-    let end = count.checked_mul(4).and_then(|b| b.checked_add(count_at + 4)).ok_or(WeightsError::Truncated)?;
-    if bytes.len() < end + 4 {
+    let values_at = after(count_at, 4)?;
+    let end = after(values_at, count.checked_mul(4).ok_or(WeightsError::Truncated)?)?;
+    let file_len = after(end, 4)?;
+    if bytes.len() < file_len {
         return Err(WeightsError::Truncated);
     }
-    if bytes.len() > end + 4 || crc32fast::hash(&bytes[..end]) != u32_at(end)? as u32 {
+    if bytes.len() > file_len || crc32fast::hash(&bytes[..end]) != u32_at(end)? as u32 {
         return Err(WeightsError::Corrupt);
     }
     let header: Header = serde_json::from_slice(&bytes[12..count_at]).map_err(|e| WeightsError::BadHeader(e.to_string()))?;
@@ -219,7 +230,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<f32>), WeightsError> {
         return Err(WeightsError::UnsupportedVersion(header.version));
     }
     header.config.check().map_err(|e| WeightsError::BadHeader(format!("its architecture cannot be built: {e}")))?;
-    let values: Vec<f32> = bytes[count_at + 4..end].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    let values: Vec<f32> = bytes[values_at..end].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(WeightsError::BadHeader(format!("parameter value {i} is not finite")));
     }
@@ -251,12 +262,14 @@ impl ModuleMapper for Load<'_> {
             self.error = Some(format!("a parameter is {shape:?} in the file but {expected:?} in the model"));
             return param;
         }
-        let n: usize = shape.iter().product();
-        let Some(slice) = self.values.get(self.offset..self.offset + n) else {
+        // The shape equals the model's, whose size the architecture check bounds; the
+        // arithmetic is checked all the same, as the numbers come from the file.
+        let end = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| self.offset.checked_add(n));
+        let Some(slice) = end.and_then(|end| self.values.get(self.offset..end)) else {
             self.error = Some("the file holds fewer values than its shapes need".into());
             return param;
         };
-        self.offset += n;
+        self.offset += slice.len();
         let data = TensorData::new(slice.to_vec(), shape.clone());
         param.map(|old| {
             let device = old.device();
@@ -301,7 +314,7 @@ fn build(header: Header, values: &[f32], device: &Device) -> Result<(SiameseNetw
 mod tests {
     use super::*;
     use crate::backend::cpu;
-    use crate::model::{Preset, IMAGE_PIXELS};
+    use crate::model::{ConvStage, Preset, IMAGE_PIXELS};
 
     fn embed(model: &SiameseNetwork) -> Vec<f32> {
         let image: Vec<f32> = (0..IMAGE_PIXELS).map(|i| (i % 7) as f32 / 7.0).collect();
@@ -350,6 +363,25 @@ mod tests {
         let header = Header { version: VERSION, preset: "default".into(), config: EncoderConfig::preset(Preset::Default), threshold: 0.5, shapes, note: String::new() };
         let e = from_bytes(&encode(&header, &values), &cpu()).err().unwrap();
         assert!(matches!(e, WeightsError::Mismatch(_)), "{e}");
+    }
+
+    #[test]
+    fn a_header_whose_sizes_wrap_on_32_bits_is_refused() {
+        // One 1-channel stage with a 65,536-px kernel padded by 65,535 px (its conv side
+        // 65,563 px, pooled to 1), then a 2-D embedding. In 32 bits the kernel's
+        // 65,536² = 2³² weights wrap to 0, so these shapes need 0 + 1 + 2 + 2 values:
+        // the 5 the file holds.
+        let stage = ConvStage { channels: 1, kernel: 65_536, stride: 1, padding: 65_535, lrn: None, pool: 65_563, pool_stride: 1 };
+        let config = EncoderConfig::new(vec![stage], vec![], 2);
+        let shapes: Vec<Vec<usize>> = vec![vec![1, 1, 65_536, 65_536], vec![1], vec![1, 2], vec![2]];
+        let wrapped: u32 = shapes.iter().map(|s| s.iter().fold(1u32, |n, &d| n.wrapping_mul(d as u32))).sum();
+        assert_eq!(wrapped, 5);
+        let file = encode(&header_for("custom", &config, 0.5, "", shapes), &[0.25; 5]);
+        assert_eq!(
+            from_bytes(&file, &cpu()).err(),
+            Some(WeightsError::BadHeader("its architecture cannot be built: stage 1 brings the parameters to 4294967297 (at most 4000000)".into()))
+        );
+        assert_eq!(config.check_within(u32::MAX as u64), Err("stage 1's sizes overflow (1×1×65536×65536 weights and 1 biases exceed 4294967295)".into()));
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn preprocessing_keeps_mnist_digits_recognisable() {
     for i in 0..n {
         let (a, b) = (i * 7 % set.len(), (i * 13 + 5) % set.len());
         let canvas: Vec<f32> = (0..280 * 280).map(|p| 1.0 - set.image(a)[(p / 280 / 10) * 28 + (p % 280) / 10]).collect();
-        let redrawn = siamese_digits::preprocess::to_mnist(&canvas, 280, 280).unwrap();
+        let redrawn = siamese_digits::preprocess::raster_to_mnist(&canvas, 280, 280).unwrap();
         let images = [redrawn.to_vec(), set.image(b).to_vec()].concat();
         let e = metrics::embed_all(&model, &images, &device);
         let d: f32 = e[..32].iter().zip(&e[32..]).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt();

@@ -4,9 +4,11 @@
 // states go to target/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { mkdirSync } from 'node:fs';
 import { startServer, launch, openPage } from './harness.mjs';
+import {
+  SHIPPED, RELEASE, strokes, draw, within, compare, assertEmpty, onBackend, statusText, waitForStatus, savedValue, saveValue, withHeader,
+} from './page-helpers.mjs';
 
 const SHOTS = new URL('../../target/screenshots/', import.meta.url);
 mkdirSync(SHOTS, { recursive: true });
@@ -18,54 +20,8 @@ before(async () => {
 });
 after(() => { server.close(); other.server.close(); });
 
-// Synthetic stroke digits in a unit box: polylines, varied per drawing.
-const circle = (n = 24) => Array.from({ length: n + 1 }, (_, i) => [0.5 + 0.32 * Math.sin((2 * Math.PI * i) / n), 0.5 - 0.42 * Math.cos((2 * Math.PI * i) / n)]);
-const SHAPES = {
-  0: [circle()],
-  1: [[[0.42, 0.2], [0.55, 0.08], [0.55, 0.92]]],
-  7: [[[0.2, 0.1], [0.8, 0.1], [0.42, 0.92]]],
-};
-
-/** A digit as strokes in pad pixels (0‥280), scaled, shifted and sheared by `variant`. */
-function strokes(digit, variant) {
-  const [scale, dx, dy, shear] = [[1, 0, 0, 0], [0.8, 20, 10, 0.12], [0.9, -15, -5, -0.1]][variant];
-  return SHAPES[digit].map((line) => line.map(([x, y]) => [
-    40 + dx + 200 * scale * (x + shear * (0.5 - y)),
-    40 + dy + 200 * scale * y,
-  ]));
-}
-
-/** Draw strokes on a pad canvas with real mouse (pointer) events. */
-async function draw(page, pad, lines) {
-  await pad.scrollIntoViewIfNeeded();
-  const box = await pad.boundingBox();
-  const at = ([x, y]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height];
-  for (const line of lines) {
-    await page.mouse.move(...at(line[0]));
-    await page.mouse.down();
-    for (let i = 1; i < line.length; i++) {
-      // Several moves per segment, like a real hand.
-      const [a, b] = [line[i - 1], line[i]];
-      for (let t = 1; t <= 4; t++) await page.mouse.move(...at([a[0] + ((b[0] - a[0]) * t) / 4, a[1] + ((b[1] - a[1]) * t) / 4]));
-    }
-    await page.mouse.up();
-  }
-}
-
-/** The shipped weights file with its header edited (and a checksum to match). */
-function withHeader(edit) {
-  const file = readFileSync(new URL('../../weights/default.bin', import.meta.url));
-  const length = file.readUInt32LE(8);
-  const header = JSON.parse(file.subarray(12, 12 + length).toString());
-  edit(header);
-  const json = Buffer.from(JSON.stringify(header));
-  const body = Buffer.concat([file.subarray(0, 8), Buffer.from(new Uint32Array([json.length]).buffer), json, file.subarray(12 + length, file.length - 4)]);
-  return Buffer.concat([body, Buffer.from(new Uint32Array([crc32(body)]).buffer)]);
-}
-
 /** `[file name, bytes, the reason the page must give]` for each crafted file. */
 function craftedWeights() {
-  const shipped = readFileSync(new URL('../../weights/default.bin', import.meta.url));
   return [
     ['stride-0.bin', withHeader((h) => { h.config.stages[0].stride = 0; }), /stride 0/],
     ['pool-stride-0.bin', withHeader((h) => { h.config.stages[1].pool_stride = 0; }), /pool stride 0/],
@@ -75,45 +31,9 @@ function craftedWeights() {
     ['hidden-1e9.bin', withHeader((h) => { h.config.hidden = [1e9]; }), /layer 1000000000 wide/],
     ['negative-threshold.bin', withHeader((h) => { h.threshold = -0.5; }), /threshold -0.5 is not a positive number/],
     ['version-99.bin', withHeader((h) => { h.version = 99; }), /version 99 is not supported/],
-    ['truncated.bin', shipped.subarray(0, 1000), /truncated/],
+    ['truncated.bin', SHIPPED.subarray(0, 1000), /truncated/],
     ['random.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)), /not a siamese-digits weights file/],
   ];
-}
-
-const within = (root) => ({
-  pad: (id) => root.locator(`[data-testid=pad-${id}]`),
-  testid: (id) => root.locator(`[data-testid=${id}]`),
-});
-
-/** Clear both pads, draw two digits, wait for the distance of exactly this pair. */
-async function compare(page, ui, a, b) {
-  await ui.testid('clear-a').click();
-  await ui.testid('clear-b').click();
-  await assertEmpty(ui);
-  await draw(page, ui.pad('a'), a);
-  await draw(page, ui.pad('b'), b);
-  // Wait until the shown distance is the one for the final strokes, however slow the backend.
-  await ui.testid('distance').evaluate((el) => new Promise((resolve) => {
-    const check = () => (el.getAttribute('aria-busy') === 'false' ? resolve() : requestAnimationFrame(check));
-    check();
-  }));
-  const value = await ui.testid('distance').getAttribute('data-value');
-  assert.notEqual(value, '', 'a distance once both pads hold ink');
-  return { d: Number(value), verdict: await ui.testid('verdict').textContent() };
-}
-
-/** Wait until the (first) element runs on `backend`. */
-async function onBackend(page, backend) {
-  await page.waitForFunction((b) => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=backend]').dataset.backend === b, backend, { timeout: 120_000 });
-}
-
-/** Cleared pads empty the distance (its data-value) rather than showing a stale one. */
-async function assertEmpty(ui) {
-  await ui.testid('distance').evaluate((el) => new Promise((resolve, reject) => {
-    const deadline = Date.now() + 5000;
-    const check = () => (el.dataset.value === '' ? resolve() : Date.now() > deadline ? reject(new Error(`distance still ${el.dataset.value}`)) : requestAnimationFrame(check));
-    check();
-  }));
 }
 
 for (const backend of ['webgpu', 'cpu']) {
@@ -185,30 +105,41 @@ for (const backend of ['webgpu', 'cpu']) {
         const tuned = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         assert.ok(tuned.d < before.d, `7–1 distance ${before.d} → ${tuned.d}`);
 
-        // The training set is saved too; slip an unreadable item in to see it dropped cleanly.
-        await page.evaluate(() => new Promise((resolve, reject) => {
-          const open = indexedDB.open('siamese-digits');
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const tx = open.result.transaction('weights', 'readwrite');
-            const store = tx.objectStore('weights');
-            const get = store.get('examples');
-            get.onsuccess = () => store.put([...get.result, { kind: 'example', image: new Float32Array(10), label: 3 }], 'examples');
-            tx.oncomplete = () => { open.result.close(); resolve(); };
-            tx.onerror = () => reject(tx.error);
-          };
-        }));
+        // The session (weights, training set, options) is saved, and the model is listed.
+        const history = page.locator('siamese-digits >> [data-testid=history] li');
+        assert.equal(await history.count(), 1);
+        assert.match(await history.first().textContent(), /30 steps/);
         await page.reload();
         await page.evaluate(() => window.siameseReady);
         await onBackend(page, backend); // the first answers come from the CPU module; compare like with like
-        assert.match(await page.locator('siamese-digits >> .status').textContent(),
-          /Restored your fine-tuned model\. Restored 9 training examples\. 1 saved example was unreadable and dropped\./);
+        assert.match(await statusText(page), /^Restored your fine-tuned model\. Restored 9 training examples\./);
         assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
+        assert.equal(await page.locator('siamese-digits >> [data-setting=steps]').inputValue(), '30');
         const reloaded = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         // Within float rounding: after a reload the same strokes land a fraction of a pixel apart.
         assert.ok(Math.abs(reloaded.d - tuned.d) <= 1e-5 * tuned.d, `the fine-tuned model is restored after a reload: ${reloaded.d} vs ${tuned.d}`);
+
+        // A corrupt saved session is reported clearly; the saved models stay.
+        const session = await savedValue(page, 'session');
+        assert.equal(session.release, RELEASE);
+        const corrupt = [...session.bytes];
+        corrupt[40] ^= 0xff;
+        await saveValue(page, 'session', { bytes: corrupt, release: session.release });
+        await page.reload();
+        await page.evaluate(() => window.siameseReady);
+        assert.match(await statusText(page), /Your saved session could not be opened \(the session file is corrupt.*\); the shipped model is in use\. Your saved models are kept\./);
+        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 0);
+        assert.equal(await history.count(), 1);
+
+        // The good session back, for what follows; reset keeps the training set and the saved models.
+        await saveValue(page, 'session', session);
+        await page.reload();
+        await page.evaluate(() => window.siameseReady);
+        await onBackend(page, backend);
+        assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
         await page.locator('siamese-digits >> button[data-action=reset]').click();
-        await page.waitForFunction(() => /shipped model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent));
+        assert.match(await waitForStatus(page, /shipped model/), /^Back to the shipped model\. Kept: your 9 training examples and 1 saved model\.$/);
+        assert.equal(await history.count(), 1);
         const reset = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         assert.equal(reset.d, before.d);
       });
@@ -387,55 +318,61 @@ test('blog embed: two elements, one served from another origin', { timeout: 300_
   }
 });
 
-test('saved weights are tied to the release: a version-1 database is upgraded and the visitor chooses', { timeout: 300_000 }, async () => {
+test('a version-2 database is upgraded: its model joins the saved models, its examples the training set', { timeout: 300_000 }, async () => {
   const browser = await launch('cpu');
   try {
     const { page, problems } = await openPage(browser, origin, '/tests/browser/blank.html');
-    const shipped = [...readFileSync(new URL('../../weights/default.bin', import.meta.url))];
-    // What an earlier release left: database version 1, raw fine-tuned bytes.
-    await page.evaluate((bytes) => new Promise((resolve, reject) => {
-      const open = indexedDB.open('siamese-digits', 1);
+    // What the previous version left: database version 2, a model tuned from other
+    // shipped weights (here the shipped numbers under another note: other bytes), and
+    // one labelled example (a bundled 3, as the engine preprocessed it then).
+    const model = withHeader((h) => { h.note = 'fine-tuned under an earlier release'; });
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    await page.evaluate(() => window.siameseReady);
+    const three = await page.evaluate(async () => [...await document.querySelector('siamese-digits').client.sample(3, 0)]);
+    await page.goto(`${origin}/tests/browser/blank.html`);
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      const gone = indexedDB.deleteDatabase('siamese-digits');
+      gone.onsuccess = resolve;
+      gone.onerror = () => reject(gone.error);
+    }));
+    await page.evaluate(([bytes, image]) => new Promise((resolve, reject) => {
+      const open = indexedDB.open('siamese-digits', 2);
       open.onupgradeneeded = () => open.result.createObjectStore('weights');
       open.onsuccess = () => {
         const tx = open.result.transaction('weights', 'readwrite');
-        tx.objectStore('weights').put(new Uint8Array(bytes).buffer, 'fine-tuned');
+        tx.objectStore('weights').put({ bytes: new Uint8Array(bytes), release: 'deadbeef' }, 'model');
+        tx.objectStore('weights').put([{ kind: 'example', image: new Float32Array(image), label: 3 }], 'examples');
         tx.oncomplete = () => { open.result.close(); resolve(); };
         tx.onerror = () => reject(tx.error);
       };
       open.onerror = () => reject(open.error);
-    }), shipped);
-    const saved = () => page.evaluate(() => new Promise((resolve, reject) => {
-      const open = indexedDB.open('siamese-digits');
-      open.onsuccess = () => {
-        const store = open.result.transaction('weights').objectStore('weights');
-        const model = store.get('model');
-        const old = store.get('fine-tuned');
-        model.transaction.oncomplete = () => {
-          resolve({ version: open.result.version, release: model.result?.release, bytes: model.result?.bytes.byteLength, old: old.result !== undefined });
-          open.result.close();
-        };
-      };
-      open.onerror = () => reject(open.error);
-    }));
-    const status = page.locator('siamese-digits >> .status-text');
-    const keep = page.locator('siamese-digits >> [data-testid=keep-earlier]');
+    }), [[...model], three]);
 
     await page.goto(`${origin}/www/index.html?backend=cpu`);
     await page.evaluate(() => window.siameseReady);
-    assert.match(await status.textContent(), /shipped model has been updated since you fine-tuned yours/);
-    assert.ok(await keep.isVisible());
-    assert.deepEqual(await saved(), { version: 2, release: null, bytes: shipped.length, old: false });
+    assert.match(await statusText(page), /^Restored 1 training example\./);
+    assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 1);
+    assert.equal(await page.locator('siamese-digits >> .thumbs li span').textContent(), '3');
+    const history = page.locator('siamese-digits >> [data-testid=history] li');
+    assert.equal(await history.count(), 1);
+    assert.match(await history.first().textContent(), /date unknown.*release deadbeef.*steps unknown.*not scored/);
+    // Moved once: the session holds the example now, the old keys are gone.
+    assert.equal(await savedValue(page, 'examples'), undefined);
+    assert.equal(await savedValue(page, 'model'), undefined);
+    assert.equal((await savedValue(page, 'history'))[0].bytes.length, model.length);
 
-    await keep.click();
-    await page.waitForFunction(() => /Restored your earlier fine-tuned model/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('.status-text').textContent));
-    assert.ok(!(await keep.isVisible()));
-    const now = await saved();
-    assert.match(now.release, /^[0-9a-f]{8}$/);
-
+    await history.first().locator('button[data-action=restore-model]').click();
+    await waitForStatus(page, /^Restored the model saved by an earlier version of this page\.$/);
+    assert.equal(await history.count(), 1);
+    // The session now holds that model, and comes back with it.
     await page.reload();
     await page.evaluate(() => window.siameseReady);
-    assert.match(await status.textContent(), /^Restored your fine-tuned model\./);
-    assert.ok(!(await keep.isVisible()));
+    assert.match(await statusText(page), /Restored 1 training example\./);
+    assert.equal(await history.count(), 1);
+    assert.equal(await page.evaluate(async () => {
+      const bytes = await document.querySelector('siamese-digits').client.exportWeights();
+      return bytes.length;
+    }), model.length);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
