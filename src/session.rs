@@ -60,12 +60,19 @@ impl<T: PartialOrd + Copy + fmt::Display> Bounds<T> {
     }
 }
 
+/// A default and the choices of one fine-tuning option.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Choice<T: 'static> {
+    pub default: T,
+    pub choices: &'static [T],
+}
+
 /// The fine-tuning options' defaults and bounds, each defined once (the studio's
 /// inputs read them from here).
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FineTuning {
-    pub loss: LossKind,
+    pub loss: Choice<LossKind>,
     pub learning_rate: Bounds<f64>,
     pub batch_size: Bounds<usize>,
     pub steps: Bounds<usize>,
@@ -75,7 +82,7 @@ pub struct FineTuning {
 /// test: 30 steps lower the loss by more than 30 % and MNIST stays); 32 pairs keep
 /// a step ~25 ms on a CPU; a run of 40 steps is about a second there.
 pub const FINE_TUNING: FineTuning = FineTuning {
-    loss: LossKind::Contrastive,
+    loss: Choice { default: LossKind::Contrastive, choices: &[LossKind::Contrastive, LossKind::Triplet] },
     learning_rate: Bounds { default: 1e-3, min: 1e-6, max: 1.0 },
     batch_size: Bounds { default: 32, min: 2, max: 512 },
     steps: Bounds { default: 40, min: 1, max: 1000 },
@@ -95,7 +102,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            loss: FINE_TUNING.loss,
+            loss: FINE_TUNING.loss.default,
             learning_rate: FINE_TUNING.learning_rate.default,
             batch_size: FINE_TUNING.batch_size.default,
             steps: FINE_TUNING.steps.default,
@@ -336,12 +343,20 @@ impl SessionFile {
     }
 }
 
+/// Fine-tuned weights of a session saved under another release: set aside (the
+/// shipped weights changed since), for the page to keep among the saved models.
+#[derive(Debug, PartialEq)]
+pub struct SetAside {
+    pub weights: Vec<u8>,
+    /// The release they were saved under, and the steps they had taken.
+    pub release: String,
+    pub steps: u32,
+}
+
 /// What opening a session did besides replacing this one.
 #[derive(Debug, Default, PartialEq)]
 pub struct Opened {
-    /// Fine-tuned weights saved under another release: set aside (the shipped
-    /// weights changed since), for the page to keep among the saved models.
-    pub set_aside: Option<Vec<u8>>,
+    pub set_aside: Option<SetAside>,
 }
 
 /// A training step in flight: its result is read (asynchronously on WebGPU), then
@@ -541,7 +556,7 @@ impl Session {
         let mut opened = Opened::default();
         let (weights, custom, steps) = match file.weights {
             Some(w) if file.release != self.release => {
-                opened.set_aside = Some(w);
+                opened.set_aside = Some(SetAside { weights: w, release: file.release, steps: file.steps });
                 (weights::shipped(), false, 0)
             }
             Some(w) => (w, true, file.steps),
@@ -748,7 +763,7 @@ mod tests {
         assert_eq!(LossKind::Contrastive.default_margin(), 1.0);
         assert_eq!(LossKind::Triplet.default_margin(), 0.5);
         let json = serde_json::to_string(&FINE_TUNING).unwrap();
-        assert_eq!(json, r#"{"loss":"contrastive","learningRate":{"default":0.001,"min":1e-6,"max":1.0},"batchSize":{"default":32,"min":2,"max":512},"steps":{"default":40,"min":1,"max":1000}}"#);
+        assert_eq!(json, r#"{"loss":{"default":"contrastive","choices":["contrastive","triplet"]},"learningRate":{"default":0.001,"min":1e-6,"max":1.0},"batchSize":{"default":32,"min":2,"max":512},"steps":{"default":40,"min":1,"max":1000}}"#);
     }
 
     #[test]
@@ -962,11 +977,12 @@ mod tests {
         let tuned = s.weights_file(true).unwrap();
         let other = crafted(|f| {
             f.release = "0badc0de".into();
+            f.steps = 1;
             f.weights = Some(tuned.clone());
         });
         let mut t = session();
         let opened = t.open(&other).unwrap();
-        assert_eq!(opened.set_aside, Some(tuned));
+        assert_eq!(opened.set_aside, Some(SetAside { weights: tuned, release: "0badc0de".into(), steps: 1 }));
         assert_eq!(values(&t), values(&session()), "the shipped weights are in use");
         assert_eq!(t.steps(), 0);
         assert_eq!(t.items(), s.items(), "the training set is kept");

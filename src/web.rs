@@ -464,12 +464,16 @@ impl Engine {
     }
 
     /// Replace the whole session with one from `exportSession()`, or throw and change
-    /// nothing. Resolves to `{ setAside }`: fine-tuned weights saved under another
-    /// release (the shipped ones are in use instead), or `null`.
+    /// nothing. Returns `{ setAside }`: `null`, or the fine-tuned weights of a session
+    /// saved under another release (the shipped ones are in use instead) as
+    /// `{ weights: Uint8Array, release, steps }`.
     #[wasm_bindgen(js_name = openSession)]
     pub fn open_session(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
         let opened = self.session_mut(|s| s.open(&bytes)).map_err(err)?;
-        let set_aside = opened.set_aside.map_or(JsValue::NULL, |w| js_sys::Uint8Array::from(&w[..]).into());
+        let set_aside = match opened.set_aside {
+            None => JsValue::NULL,
+            Some(a) => object(&[("weights", js_sys::Uint8Array::from(&a.weights[..]).into()), ("release", a.release.into()), ("steps", a.steps.into())])?,
+        };
         object(&[("setAside", set_aside)])
     }
 }

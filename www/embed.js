@@ -19,6 +19,8 @@ import { Studio, studioTemplate } from './studio.js';
 
 const HERE = new URL('.', import.meta.url);
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
+/** Testing aids (buttons that break things on purpose) answer only where the URL asks: `?testing`. */
+const TESTING = new URLSearchParams(location.search).has('testing');
 
 // Resolves once the first element's engine has answered (a stable hook for tests).
 let announceReady;
@@ -61,7 +63,7 @@ function template(full) {
         <p class="map-summary" id="map-summary" data-testid="map-summary" aria-live="polite"></p>
         <p class="legend">${DIGIT_COLOURS.map((c, d) => `<span style="color:${c}">${d}</span>`).join(' ')}</p>
       </section>
-      ${studioTemplate()}` : ''}
+      ${studioTemplate(TESTING)}` : ''}
     </div>`;
 }
 
@@ -75,18 +77,19 @@ class SiameseDigits extends HTMLElement {
 
   /** Removed from the page: let go of everything this element holds (the engine is the page's). */
   disconnectedCallback() {
-    this.release();
+    this.detach();
   }
 
   attributeChangedCallback(name, before, now) {
     if (!this.events || before === now) return; // not rendered yet: connecting reads them
     if (name === 'mode') {
-      this.release();
+      this.detach();
       this.render();
     } else if (this.client) this.switchBackend(this.initialBackend());
   }
 
-  release() {
+  /** Let go of the shared client's events, the observer and any pending frame. */
+  detach() {
     this.events?.abort(); // every listener this element put on the shared client
     this.events = null;
     this.seen?.disconnect();
@@ -159,7 +162,7 @@ class SiameseDigits extends HTMLElement {
 
   /** Join the page's engine (starting it if this is the first element). */
   async start() {
-    const client = getClient(this.pkgUrl(), this.initialBackend());
+    const client = getClient(this.pkgUrl(), this.initialBackend(), TESTING);
     this.setBusy(true);
     const progress = this.$('.loading');
     this.status('Loading the model…', true);
@@ -208,7 +211,7 @@ class SiameseDigits extends HTMLElement {
   /** After a failed start: a new worker, which downloads the module again. */
   retry() {
     this.$('[data-action=retry]').hidden = true;
-    getClient(this.pkgUrl(), this.initialBackend()).retry().catch(() => {}); // start() reports it
+    getClient(this.pkgUrl(), this.initialBackend(), TESTING).retry().catch(() => {}); // start() reports it
     this.start();
   }
 

@@ -4,16 +4,19 @@
 // It loads the small CPU module first (pkg/siamese_digits.js: burn-ndarray, SIMD),
 // which answers the first distance. Where the backend is auto or webgpu and the
 // browser has a WebGPU adapter, it then fetches the WebGPU module (pkg/gpu/) and
-// moves the engine there, weights and training set included; if the GPU fails, the
-// engine moves back to the CPU module. All computing — preprocessing included — is
-// Rust; this file only routes messages and moves state between the two modules.
+// moves the engine's session there (weights, training set, options, steps: one byte
+// format, Rust's); if the GPU fails, the session moves back to the CPU module. All
+// computing — preprocessing included — is Rust; this file only routes messages and
+// moves sessions between the two modules; it keeps no copy of the session.
 //
 // Protocol: requests `{ id, op, args }` → replies `{ id, result }` or
 // `{ id, error, fatal }` (fatal: the wasm instance trapped, restart the worker);
 // events `{ event, … }`: progress (of a download), backend (after a move; `note`
-// says why when the GPU failed).
+// says why when the GPU failed). Ops that change the session answer a snapshot
+// (see `snapshot()`).
 
 let pkg = null; // URL of pkg/
+let testing = false; // whether the page was opened with ?testing (testing aids answer)
 let cpu = null; // the CPU module's Engine
 let gpu = null; // the WebGPU module's Engine, once it runs
 let engine = null; // the one answering now
@@ -21,16 +24,32 @@ let cpuModule = null; // the CPU module
 let gpuModule = null; // the WebGPU module, fetched at most once per worker
 let cpuExports = null; // their wasm exports (memory)
 let gpuExports = null;
+let fineTuning = null; // Engine.fineTuning(): the options' defaults and bounds
 let wanted = 'auto';
 let fallbackReason = null;
 let mapReady = false; // whether the engine has fitted the map (project() needs it)
-/** The training set as the engines hold it, to carry it from one module to the other. */
-let items = [];
+let lastDrawing = -Infinity; // when the page last asked for a distance (performance.now())
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
 function info() {
-  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release };
+  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release, fineTuning };
+}
+
+/**
+ * The session as the page keeps it: its bytes (for storage and for a restarted
+ * worker), its items (for the thumbnails), steps, options and revision, all read
+ * from one engine.
+ */
+async function snapshot() {
+  const source = engine;
+  let bytes;
+  let revision;
+  do {
+    revision = source.revision;
+    bytes = await source.exportSession(); // on WebGPU a read: other calls may run meanwhile
+  } while (revision !== source.revision);
+  return { bytes, items: source.items(), steps: source.steps, options: source.options, revision, info: info() };
 }
 
 /** Fetch a wasm with progress events and compile it while it streams. */
@@ -49,21 +68,30 @@ async function streamed(url, what) {
   return new Response(counted, { headers: { 'content-type': 'application/wasm' } });
 }
 
-function push(target, item) {
-  if (item.kind === 'example') target.addExample(item.image, item.label);
-  else target.addPair(item.a, item.b, item.same);
+/** Open the answering engine's session in `target`; resolves to the revision copied. */
+async function copySession(target) {
+  const revision = engine.revision;
+  target.openSession(await engine.exportSession());
+  return revision;
 }
 
-/** Make `target` the engine, with the current weights and training set. */
-async function moveTo(target, note) {
-  if (target === engine) return;
-  await engine.syncWeights(); // fine-tuned weights may still be on the GPU
-  target.importWeights(engine.exportWeights());
-  target.clearExamples();
-  for (const item of items) push(target, item);
-  engine = target;
-  mapReady = false; // the map's projection lives in the engine it was fitted by
-  post({ event: 'backend', ...info(), note });
+let moving = Promise.resolve(); // moves run one at a time, each from where the last left
+
+/**
+ * Make `target` the engine. `copied`: the revision of the session it already holds,
+ * if any. The old engine answers until the switch; the session is copied again
+ * until no change slipped in meanwhile, so no answer comes from a stale session.
+ */
+function moveTo(target, note, copied = null) {
+  const move = moving.then(async () => {
+    if (target === engine) return;
+    while (copied !== engine.revision) copied = await copySession(target);
+    engine = target;
+    mapReady = false; // the map's projection lives in the engine it was fitted by
+    post({ event: 'backend', ...info(), note });
+  });
+  moving = move.catch(() => {});
+  return move;
 }
 
 /** Leave the GPU for good (for this worker): back to the CPU module. */
@@ -76,32 +104,56 @@ async function leaveGpu(reason) {
   else post({ event: 'backend', ...info(), note });
 }
 
+/** How long the visitor stops drawing before the WebGPU engine's set-up runs. */
+const PAUSE_MS = 1000;
+
+/**
+ * Resolves once the visitor has paused drawing. Creating and warming the WebGPU
+ * engine holds this thread for up to a second at a time (SwiftShader on 2 cores):
+ * done while the visitor draws, the CPU engine's answers would wait behind it.
+ */
+async function pause() {
+  for (let quiet; (quiet = performance.now() - lastDrawing) < PAUSE_MS;) {
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS - quiet));
+  }
+}
+
 let gpuAttempt = null;
 /** Fetch the WebGPU module and move there; resolves once settled either way. */
 function tryGpu() {
   gpuAttempt ??= (async () => {
     try {
-      const adapter = await navigator.gpu?.requestAdapter();
-      if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
-      if (!adapter) throw new Error('no WebGPU adapter is available');
+      const problem = await cpuModule.Engine.webGpuProblem();
+      if (problem) throw new Error(problem);
       if (!gpuModule) {
         const mod = await import(new URL('gpu/siamese_digits.js', pkg).href);
         gpuExports = await mod.default({ module_or_path: streamed(new URL('gpu/siamese_digits_bg.wasm', pkg), 'WebGPU engine') });
         gpuModule = mod;
       }
-      const created = await gpuModule.Engine.create({ backend: 'webgpu' });
-      if (created.backend !== 'webgpu') {
-        const reason = created.fallbackReason;
+      await pause();
+      const created = await gpuModule.Engine.create({ backend: 'webgpu', testing });
+      let copied;
+      try {
+        if (created.backend === 'webgpu') {
+          // The module's own CPU fallback keeps a failing call alive; then the engine
+          // comes back to the faster CPU module.
+          created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason).catch(fail); }));
+          // Ready before it answers: the session, and every kernel compiled once,
+          // while the CPU engine goes on answering.
+          await pause();
+          copied = await copySession(created);
+          await created.warm();
+        }
+        if (created.backend !== 'webgpu') throw new Error(created.fallbackReason);
+      } catch (e) {
         created.free();
-        throw new Error(reason);
+        throw e;
       }
-      // The module's own CPU fallback keeps a failing call alive; then the engine
-      // comes back to the faster CPU module.
-      created.onFallback((reason) => setTimeout(() => { if (created === gpu) leaveGpu(reason).catch(fail); }));
       gpu = created;
       fallbackReason = null;
-      if (wanted !== 'cpu') await moveTo(gpu); // the badge says so; the status line keeps its note
+      if (wanted !== 'cpu') await moveTo(gpu, undefined, copied); // the badge says so; the status line keeps its note
     } catch (e) {
+      if (engine !== gpu) gpu = null; // one that never took over is not used later
       fallbackReason = e.message ?? String(e);
       post({ event: 'backend', ...info() });
     } finally {
@@ -124,30 +176,48 @@ function preprocess(pad) {
   }
 }
 
+/** Testing aids break things on purpose: only on a page that asked for them. */
+function testingAid() {
+  if (!testing) throw new Error('testing aids need ?testing in the page URL');
+}
+
 const ops = {
+  /**
+   * `{ pkg, backend, testing, session }`; `session`: the bytes of the client's last
+   * snapshot, after a restart. Resolves to `{ info, snapshot, note }`, `note` saying
+   * why that session could not be opened.
+   */
   async start(options) {
     pkg = new URL(options.pkg);
     wanted = options.backend;
+    testing = options.testing;
     const mod = await import(new URL('siamese_digits.js', pkg).href);
     cpuExports = await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
     cpuModule = mod;
-    cpu = await mod.Engine.create({ backend: 'cpu' });
+    fineTuning = mod.Engine.fineTuning();
+    cpu = await mod.Engine.create({ backend: 'cpu', testing });
     engine = cpu;
-    // After a restart: the last good weights and the training set come back.
-    if (options.weights) cpu.importWeights(options.weights);
-    ops.setItems(options.items ?? []);
+    let note = null;
+    if (options.session) {
+      try {
+        cpu.openSession(options.session);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) throw e;
+        note = `Your last session could not be reopened (${e.message ?? e}); the engine starts from the shipped model.`;
+      }
+    }
     if (wanted !== 'cpu') {
       fallbackReason = 'the WebGPU engine is loading';
       tryGpu(); // in the background: the CPU answers meanwhile
     }
-    return info();
+    return { info: info(), snapshot: await snapshot(), note };
   },
 
   async setBackend(backend) {
     wanted = backend;
     if (backend === 'cpu') {
       fallbackReason = null;
-      if (engine !== cpu) await moveTo(cpu);
+      await moveTo(cpu);
     } else if (gpu) {
       await moveTo(gpu);
     } else {
@@ -161,6 +231,7 @@ const ops = {
    * where they land on it and the labels of the 5 map digits nearest each.
    */
   async compare({ a, b }) {
+    lastDrawing = performance.now();
     const images = { a: preprocess(a), b: preprocess(b) };
     const result = { images, distance: null, xy: { a: null, b: null }, nearest: { a: null, b: null } };
     const embeddings = { a: null, b: null };
@@ -189,11 +260,6 @@ const ops = {
     return engine.validationImages().slice(i * 784, (i + 1) * 784);
   },
 
-  /** Bytes of wasm memory each module holds (for the soak test and the curious). */
-  memory() {
-    return { cpu: cpuExports?.memory.buffer.byteLength ?? 0, gpu: gpuExports?.memory.buffer.byteLength ?? 0 };
-  },
-
   /** A pad's pixels → the 28×28 image the network sees, or null without ink. */
   preprocess(pad) {
     return preprocess(pad);
@@ -207,41 +273,40 @@ const ops = {
     return { points, labels: fitter.validationLabels() };
   },
 
+  /** `{ kind: 'example', image, label } | { kind: 'pair', a, b, same }`, added to the end of the training set. */
   addItem(item) {
-    push(engine, item);
-    items.push(item);
-    return items.length;
-  },
-
-  /** Replace the training set; resolves to the indices of the items kept (the engine drops unreadable ones). */
-  setItems(list) {
-    engine.clearExamples();
-    items = [];
-    const kept = [];
-    list.forEach((item, i) => {
-      try {
-        push(engine, item);
-        items.push(item);
-        kept.push(i);
-      } catch (e) {
-        if (e instanceof WebAssembly.RuntimeError) throw e;
-      }
-    });
-    return kept;
+    if (item.kind === 'example') engine.addExample(item.image, item.label);
+    else engine.addPair(item.a, item.b, item.same);
+    return snapshot();
   },
 
   removeItem(index) {
-    const item = items[index];
-    if (!item) throw new Error(`there is no item ${index}`);
-    const sameKind = items.slice(0, index).filter((i) => i.kind === item.kind).length;
-    if (item.kind === 'example') engine.removeExample(sameKind);
-    else engine.removePair(sameKind);
-    items.splice(index, 1);
-    return items.length;
+    engine.removeItem(index);
+    return snapshot();
   },
 
-  trainStep(options) {
-    return engine.trainStep(options);
+  clearItems() {
+    engine.clearItems();
+    return snapshot();
+  },
+
+  /** Some of `{ loss, learningRate, batchSize, steps }`; the engine checks them against its bounds. */
+  setOptions(options) {
+    engine.setOptions(options);
+    return snapshot();
+  },
+
+  /** One step with the session's options; resolves to its loss (`snapshot` after a run). */
+  async trainStep() {
+    const trainer = engine;
+    const loss = await trainer.trainStep();
+    // A step that ended on an engine which no longer answers changed a session the page no longer uses.
+    if (trainer !== engine) throw new Error(`the engine moved to ${engine.backend} during this step, which was dropped`);
+    return loss;
+  },
+
+  snapshot() {
+    return snapshot();
   },
 
   async scores() {
@@ -250,7 +315,7 @@ const ops = {
 
   reset() {
     engine.reset();
-    return info(); // the threshold comes with the weights
+    return snapshot(); // its info: the threshold comes with the weights
   },
 
   async exportWeights() {
@@ -260,17 +325,31 @@ const ops = {
 
   importWeights(bytes) {
     engine.importWeights(bytes);
-    return info();
+    return snapshot();
+  },
+
+  /** Replace the whole session; `setAside`: `{ weights, release, steps }` of a session fine-tuned under another release. */
+  async openSession(bytes) {
+    const { setAside } = engine.openSession(bytes);
+    return { snapshot: await snapshot(), setAside };
+  },
+
+  /** Testing aid: bytes of wasm memory each module holds (for the soak test). */
+  memory() {
+    testingAid();
+    return { cpu: cpuExports?.memory.buffer.byteLength ?? 0, gpu: gpuExports?.memory.buffer.byteLength ?? 0 };
   },
 
   /** Testing aid: destroy the WebGPU device, as a driver reset would. */
   loseGpu() {
-    gpuModule?.Engine.destroyGpuDevice();
+    testingAid();
+    gpu?.destroyGpuDevice();
   },
 
-  /** Testing aid: a real Rust panic in the module answering now (it traps). */
+  /** Testing aid: a real Rust panic in the engine answering now (it traps). */
   crash() {
-    (engine === gpu ? gpuModule : cpuModule).Engine.testPanic();
+    testingAid();
+    engine.testPanic();
   },
 };
 
@@ -294,15 +373,19 @@ function fail(e) {
   setTimeout(() => { throw e; }); // an uncaught error: the client restarts this worker
 }
 
+/** The buffers of a result's typed arrays, to transfer rather than copy (each once). */
+function buffers(value, found = new Set()) {
+  if (ArrayBuffer.isView(value)) found.add(value.buffer);
+  else if (value && typeof value === 'object') for (const inner of Object.values(value)) buffers(inner, found);
+  return found;
+}
+
 self.onmessage = async ({ data: { id, op, args = [] } }) => {
   try {
     if (op === 'start') started = ops.start(...args);
     else await started;
     const result = await (op === 'start' ? started : ops[op](...args));
-    const transfer = [];
-    if (result instanceof Uint8Array || result instanceof Float32Array) transfer.push(result.buffer);
-    if (result?.images) for (const image of Object.values(result.images)) if (image) transfer.push(image.buffer);
-    post({ id, result }, transfer);
+    post({ id, result }, [...buffers(result)]);
   } catch (e) {
     // A trap leaves the wasm instance unusable: the client restarts this worker,
     // and says why when a Rust panic caused it.

@@ -1,28 +1,36 @@
-// What the studio keeps in this browser (IndexedDB): the fine-tuned weights, tagged
-// with the release (shipped weights) they were tuned from, and the training set, so
-// they come back on the next visit. No DOM, no engine here.
+// What the studio keeps in this browser (IndexedDB): the engine's session (its bytes,
+// tagged with the release they were saved under) and a history of saved models, so
+// nothing fine-tuned is lost on the next visit or a new release. No DOM, no engine here.
 //
-// Schema, by database version:
-//   1: store `weights`: `fine-tuned` (weights file bytes), `examples` (items).
-//   2: store `weights`: `model` ({ bytes, release }), `examples`. Upgrading moves a
-//      version-1 `fine-tuned` into `model` with `release: null` (tuned from an
-//      earlier release than any that records it).
+// Schema, by database version (one store, `weights`):
+//   1: `fine-tuned` (weights file bytes), `examples` (items).
+//   2: `model` ({ bytes, release }), `examples`.
+//   3: `session` ({ bytes, release }), `history` (saved models, newest first), and
+//      `examples` only until the studio has moved them into the session. Upgrading
+//      puts a version-1 `fine-tuned` (release null: older than any that records it)
+//      or a version-2 `model` into `history`, date and steps unknown.
 
 const DB = 'siamese-digits';
-const VERSION = 2;
+const VERSION = 3;
 const STORE = 'weights';
+/** Saved models kept, newest first: older ones are dropped as new ones come. */
+const MODELS_KEPT = 10;
 
 function openDb() {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open(DB, VERSION);
     request.onupgradeneeded = (e) => {
       if (e.oldVersion < 1) request.result.createObjectStore(STORE);
-      if (e.oldVersion === 1) {
+      if (e.oldVersion === 1 || e.oldVersion === 2) {
         const store = request.transaction.objectStore(STORE);
-        const old = store.get('fine-tuned');
+        const key = e.oldVersion === 1 ? 'fine-tuned' : 'model';
+        const old = store.get(key);
         old.onsuccess = () => {
-          if (old.result !== undefined) store.put({ bytes: old.result, release: null }, 'model');
-          store.delete('fine-tuned');
+          if (old.result !== undefined) {
+            const { bytes, release } = e.oldVersion === 1 ? { bytes: old.result, release: null } : old.result;
+            store.put([{ bytes, release, date: null, steps: null, accuracy: null }], 'history');
+          }
+          store.delete(key);
         };
       }
     };
@@ -32,16 +40,28 @@ function openDb() {
   });
 }
 
+/**
+ * One transaction: `action(store, step)` runs in it; work it schedules in request
+ * callbacks goes through `step`, so a throw there (say, a full disk) aborts the whole
+ * transaction — nothing half-written — and is the error reported.
+ */
 async function withStore(mode, action) {
   const db = await openDb();
   try {
     return await new Promise((resolve, reject) => {
       const tx = db.transaction(STORE, mode);
-      const request = action(tx.objectStore(STORE));
+      let failure = null;
+      const step = (work) => {
+        try {
+          return work();
+        } catch (e) {
+          failure = e;
+          tx.abort();
+        }
+      };
+      const request = step(() => action(tx.objectStore(STORE), step));
       tx.oncomplete = () => resolve(request?.result);
-      tx.onerror = () => reject(tx.error);
-      // A full disk aborts the transaction: say so instead of waiting forever.
-      tx.onabort = () => reject(tx.error ?? new Error('the browser storage refused the write'));
+      tx.onabort = () => reject(failure ?? tx.error ?? new Error('the browser storage refused the write'));
     });
   } finally {
     db.close();
@@ -55,7 +75,22 @@ const stored = (key) => ({
   clear: () => withStore('readwrite', (s) => s.delete(key)),
 });
 
-/** The fine-tuned weights: `{ bytes, release }`, `release` being `Engine.release` when they were saved. */
-export const savedModel = stored('model');
-/** The studio's items: `{ kind: 'example', image, label } | { kind: 'pair', a, b, same }`. */
-export const savedExamples = stored('examples');
+/** The engine's session: `{ bytes, release }`, `release` being `Engine.release` when it was saved. */
+export const savedSession = stored('session');
+
+/** Items a version-1 or -2 page saved, for the studio to move into the session once. */
+export const legacyExamples = stored('examples');
+
+/**
+ * Saved models, newest first: `{ bytes (weights file), release, date (ms), steps,
+ * accuracy (pair accuracy on the visitor's examples) }`; release, date, steps and
+ * accuracy may be null (not known).
+ */
+export const savedModels = {
+  load: () => withStore('readonly', (s) => s.get('history')).then((list) => list ?? []),
+  /** Add a model; adding it and dropping the oldest are one transaction: a failure leaves the list as it was. */
+  add: (model) => withStore('readwrite', (s, step) => {
+    const old = s.get('history');
+    old.onsuccess = () => step(() => s.put([model, ...(old.result ?? [])].slice(0, MODELS_KEPT), 'history'));
+  }),
+};

@@ -1,20 +1,30 @@
 // The fine-tuning studio's UI (mode="full"): label what a pad shows or mark a pair,
-// train, compare scores before and after, save, reset, download and upload weights.
-// The training set is the page's (one engine per page): every studio shows it the
-// same. The engine does the work (worker-client.js); storage.js keeps it.
+// set the fine-tuning options, train, compare scores before and after, restore a
+// saved model, reset, download and upload weights or the whole session. The session
+// (training set, options, weights, steps) is the engine's, one per page: every studio
+// shows the client's last snapshot of it. storage.js keeps it, and the saved models.
 
 import { nextFrame } from './worker-client.js';
 import { drawDigit, drawLoss } from './charts.js';
-import { savedExamples, savedModel } from './storage.js';
-
-/** Buttons that break things on purpose, shown only where the URL asks (`?testing`). */
-const TESTING = new URLSearchParams(location.search).has('testing');
+import { legacyExamples, savedModels, savedSession } from './storage.js';
 
 const percent = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A storage failure in words (a full disk, say). */
+const storageProblem = (e) => `this browser's storage refused it (${e?.name ?? 'Error'}: ${e?.message ?? e})`;
+/** Offer `bytes` as a download named `name`. */
+function offer(bytes, name) {
+  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  Object.assign(document.createElement('a'), { href: url, download: name }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+/** A saved model in words, for the status line. */
+const describe = (model) => (model.date == null ? 'the model saved by an earlier version of this page' : `the model saved ${new Date(model.date).toLocaleString()}`);
 
-export function studioTemplate() {
+export function studioTemplate(testing) {
   const digits = (pad) => Array.from({ length: 10 }, (_, d) =>
     `<button type="button" data-label="${pad}" data-digit="${d}" aria-label="Pad ${pad.toUpperCase()} shows ${d}">${d}</button>`).join('');
+  // The settings' choices, bounds and values come from the engine once it runs.
   return `
       <section class="studio">
         <h3>Teach it your handwriting</h3>
@@ -27,9 +37,9 @@ export function studioTemplate() {
         </div>
         <ul class="thumbs" aria-label="Training set"></ul>
         <div class="row settings">
-          <label>Loss <select data-setting="loss"><option value="contrastive">contrastive</option><option value="triplet">triplet</option></select></label>
-          <label>Steps <input data-setting="steps" type="number" min="1" max="1000" value="40"></label>
-          <label>Learning rate <input data-setting="lr" type="number" min="0.000001" max="1" step="0.0001" value="0.001"></label>
+          <label>Loss <select data-setting="loss"></select></label>
+          <label>Steps <input data-setting="steps" type="number"></label>
+          <label>Learning rate <input data-setting="lr" type="number" step="any"></label>
         </div>
         <div class="row">
           <button type="button" data-action="train" data-testid="train">Train</button>
@@ -44,13 +54,19 @@ export function studioTemplate() {
             <tr><td>MNIST validation sample</td><td data-score="val-before">–</td><td data-score="val-after">–</td></tr>
           </tbody>
         </table>
+        <h4>Saved models</h4>
+        <p class="hint">Every model you train or upload is kept in this browser, newest first; so is yours when a new shipped model replaces it.</p>
+        <ol class="history" data-testid="history" aria-label="Saved models"></ol>
         <div class="row">
           <button type="button" data-action="reset">Reset to the shipped model</button>
-          <button type="button" data-action="keep-earlier" data-testid="keep-earlier" hidden>Use my earlier fine-tuned model</button>
           <button type="button" data-action="download">Download weights</button>
           <label class="upload">Upload weights <input type="file" data-action="upload" accept=".bin,application/octet-stream"></label>
         </div>
-        ${TESTING ? `<div class="row testing">
+        <div class="row">
+          <button type="button" data-action="download-session">Download my session</button>
+          <label class="upload">Open a session <input type="file" data-action="open-session" accept=".bin,application/octet-stream"></label>
+        </div>
+        ${testing ? `<div class="row testing">
           <span>Testing aids:</span>
           <button type="button" data-action="lose-gpu" title="Destroys the WebGPU device, as a driver reset would">Simulate GPU loss</button>
           <button type="button" data-action="crash" title="The engine panics, as a bug in it would">Simulate an engine crash</button>
@@ -58,7 +74,100 @@ export function studioTemplate() {
       </section>`;
 }
 
+// What the page keeps in this browser, once per page whatever the number of studios.
+
 let restoring = null; // the page restores what was saved once, for every studio
+/** Fires `change` when a model is added to the saved models: every studio shows the list. */
+const models = new EventTarget();
+
+async function keepModel(model) {
+  await savedModels.add(model);
+  models.dispatchEvent(new Event('change'));
+}
+
+let sessionWrites = Promise.resolve(); // settles with the newest write asked for
+let newest = null; // the newest snapshot asked to be saved
+/** Save a snapshot of the session: one write at a time, skipping to the newest. */
+function saveSession(snapshot) {
+  if (snapshot !== newest) {
+    newest = snapshot;
+    sessionWrites = sessionWrites.catch(() => {}).then(() =>
+      (newest === snapshot ? savedSession.save({ bytes: snapshot.bytes, release: snapshot.info.release }) : undefined));
+  }
+  return sessionWrites;
+}
+
+/** `done`, once the session's writes so far have ended; with what the storage refused, if it did. */
+async function whenSaved(done) {
+  try {
+    await sessionWrites;
+    return done;
+  } catch (e) {
+    return `${done} It could not be saved in this browser: ${storageProblem(e)}. What was saved before is kept.`;
+  }
+}
+
+/**
+ * Bring back what was saved (the session; a training set a version-2 page saved),
+ * then save the session after every change. Resolves to a note for the status line.
+ */
+async function restoreSaved(client) {
+  const notes = [];
+  let changed = false; // the session now differs from the saved one
+  let keepSaving = true;
+  let saved;
+  try {
+    saved = await savedSession.load();
+  } catch (e) {
+    notes.push(`Your saved session could not be read: ${storageProblem(e)}.`);
+  }
+  if (saved) {
+    try {
+      const setAside = await client.openSession(new Uint8Array(saved.bytes));
+      if (setAside) {
+        changed = true;
+        try {
+          await keepModel({ bytes: setAside.weights, release: setAside.release, date: Date.now(), steps: setAside.steps, accuracy: null });
+          notes.push('The shipped model was updated since you fine-tuned yours; yours is kept under Saved models.');
+        } catch (e) {
+          // The saved session still holds it: leave that as it is for the next visit.
+          keepSaving = false;
+          notes.push(`The shipped model was updated since you fine-tuned yours, and yours could not be added to Saved models (${storageProblem(e)}); it stays in your saved session for the next visit, and nothing is saved in this one.`);
+        }
+      } else if (client.snapshot.steps > 0) notes.push('Restored your fine-tuned model.');
+    } catch (e) {
+      notes.push(`Your saved session could not be opened (${e.message ?? e}); the shipped model is in use. Your saved models are kept.`);
+    }
+  }
+  // A training set a version-2 page saved moves into the session, once.
+  const legacy = await legacyExamples.load().catch(() => undefined);
+  let dropped = 0;
+  if (Array.isArray(legacy)) {
+    for (const item of legacy) {
+      try {
+        await client.addItem(item);
+      } catch {
+        dropped++; // say, saved by an older version in a shape the engine refuses
+      }
+    }
+    changed = true;
+  }
+  const n = client.items.length;
+  if (n) notes.push(`Restored ${plural(n, 'training example')}.`);
+  if (dropped) notes.push(`${dropped} saved example${dropped === 1 ? ' was' : 's were'} unreadable and dropped.`);
+  if (!keepSaving) return notes.join(' ');
+  const failed = (e) => `Your session could not be saved: ${storageProblem(e)}. What was saved before is kept.`;
+  client.addEventListener('session', ({ detail }) => saveSession(detail).catch((e) => client.emit('note', failed(e))));
+  if (changed) {
+    try {
+      await saveSession(client.snapshot);
+      if (Array.isArray(legacy)) await legacyExamples.clear();
+    } catch (e) {
+      notes.push(failed(e));
+    }
+  }
+  return notes.join(' ');
+}
 
 export class Studio {
   /** `host`: the <siamese-digits> element (its pads, images, status line, map). */
@@ -66,8 +175,11 @@ export class Studio {
     this.host = host;
     this.$ = host.$;
     this.training = false;
+    this.models = []; // the saved models as listed
     drawLoss(this.$('.loss'), []); // the empty chart's frame
     this.$('[data-action=upload]').addEventListener('change', (e) => this.upload(e.target.files[0]));
+    this.$('[data-action=open-session]').addEventListener('change', (e) => this.openSession(e.target.files[0]));
+    for (const setting of ['loss', 'steps', 'lr']) this.$(`[data-setting=${setting}]`).addEventListener('change', () => this.changeOptions());
   }
 
   get client() {
@@ -83,59 +195,66 @@ export class Studio {
     else if (action === 'train') this.train();
     else if (action === 'stop') this.stopping = true;
     else if (action === 'reset') this.reset();
-    else if (action === 'keep-earlier') this.keepEarlier();
+    else if (action === 'restore-model') this.restoreModel(Number(b.dataset.index));
     else if (action === 'download') this.download();
+    else if (action === 'download-session') this.downloadSession();
     else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request(), (e) => this.host.status(e.message));
     else if (action === 'crash') this.client?.crash().catch(() => {}); // the restart's note says what happened
   }
 
-  /** Bring back what was saved in this browser (once per page); resolves to a note. */
+  /** Show the session and the saved models, bringing back what was saved (once per page); resolves to a note. */
   async restore() {
-    this.client.addEventListener('items', () => this.renderItems(), { signal: this.host.events.signal });
-    this.renderItems();
-    restoring ??= this.restoreSaved();
-    return restoring;
+    const { signal } = this.host.events;
+    this.client.addEventListener('session', () => this.renderSession(), { signal });
+    this.client.addEventListener('restarted', () => this.renderSession(), { signal });
+    models.addEventListener('change', () => this.renderHistory(), { signal });
+    this.setUpOptions();
+    this.renderSession();
+    restoring ??= restoreSaved(this.client);
+    const note = await restoring;
+    await this.renderHistory();
+    return note;
   }
 
-  async restoreSaved() {
-    const notes = [];
+  /** The settings' choices and bounds, as the engine defines them (never restated here). */
+  setUpOptions() {
+    const { loss, learningRate, steps } = this.client.info.fineTuning;
+    this.$('[data-setting=loss]').replaceChildren(...loss.choices.map((choice) => new Option(choice, choice)));
+    for (const [setting, bounds] of [['steps', steps], ['lr', learningRate]]) {
+      const input = this.$(`[data-setting=${setting}]`);
+      input.min = String(bounds.min);
+      input.max = String(bounds.max);
+      input.defaultValue = String(bounds.default);
+    }
+  }
+
+  /** What the settings say now; the engine checks them. */
+  readOptions() {
+    const value = (setting) => this.$(`[data-setting=${setting}]`).value;
+    return { loss: value('loss'), steps: Number(value('steps')), learningRate: Number(value('lr')) };
+  }
+
+  async changeOptions() {
     try {
-      const saved = await savedModel.load();
-      if (saved?.release === this.client.info.release) {
-        await this.client.importWeights(new Uint8Array(saved.bytes));
-        notes.push('Restored your fine-tuned model.');
-      } else if (saved) {
-        // Tuned from other shipped weights: the visitor chooses, nothing is dropped.
-        this.earlier = saved.bytes;
-        this.$('[data-action=keep-earlier]').hidden = false;
-        notes.push('The shipped model has been updated since you fine-tuned yours, so the new one is in use ("Use my earlier fine-tuned model" brings yours back).');
-      }
+      await this.client.setOptions(this.readOptions());
     } catch (e) {
-      await savedModel.clear().catch(() => {});
-      notes.push(`Your saved model could not be restored (${e.message ?? e}); using the shipped one.`);
+      this.host.status(e.message ?? String(e)); // the bound it broke; the setting keeps what was typed
     }
-    const items = await savedExamples.load().catch(() => undefined);
-    if (Array.isArray(items) && items.length) {
-      // An item the engine rejects (say, saved by an older version) is dropped, not fatal.
-      const dropped = await this.client.setItems(items);
-      const n = this.client.items.length;
-      if (n) notes.push(`Restored ${n} training example${n === 1 ? '' : 's'}.`);
-      if (dropped) {
-        notes.push(`${dropped} saved example${dropped === 1 ? ' was' : 's were'} unreadable and dropped.`);
-        this.saveItems();
-      }
-    }
-    return notes.join(' ');
   }
 
-  saveItems() {
-    savedExamples.save(this.client.items).catch((e) => this.host.status(`The training set could not be saved in this browser: ${e.message ?? e}`));
+  renderSession() {
+    const snapshot = this.client.snapshot;
+    if (!snapshot) return;
+    const { loss, steps, learningRate } = snapshot.options;
+    this.$('[data-setting=loss]').value = loss;
+    this.$('[data-setting=steps]').value = String(steps);
+    this.$('[data-setting=lr]').value = String(learningRate);
+    this.renderItems(snapshot.items);
   }
 
   async addItem(item) {
     try {
       await this.client.addItem(item);
-      this.saveItems();
       return true;
     } catch (e) {
       this.host.status(e.message ?? String(e));
@@ -177,15 +296,13 @@ export class Studio {
   async removeItem(index) {
     try {
       await this.client.removeItem(index);
-      this.saveItems();
     } catch (e) {
       this.host.status(e.message ?? String(e));
     }
   }
 
-  renderItems() {
-    const list = this.$('.thumbs');
-    list.replaceChildren(...this.client.items.map((item, index) => {
+  renderItems(items) {
+    this.$('.thumbs').replaceChildren(...items.map((item, index) => {
       const li = document.createElement('li');
       const images = item.kind === 'example' ? [item.image] : [item.a, item.b];
       for (const image of images) {
@@ -207,38 +324,104 @@ export class Studio {
     }));
   }
 
-  async scores(column) {
-    const { user, validation } = await this.client.scores();
-    this.$(`[data-score=user-${column}]`).textContent = percent(user);
-    this.$(`[data-score=val-${column}]`).textContent = percent(validation);
+  /** The saved models, newest first, each with a button that brings it back. */
+  async renderHistory() {
+    try {
+      this.models = await savedModels.load();
+    } catch (e) {
+      this.host.status(`Your saved models could not be read: ${storageProblem(e)}.`);
+      return;
+    }
+    const current = this.client.info.release;
+    this.$('.history').replaceChildren(...this.models.map((model, index) => {
+      const li = document.createElement('li');
+      const field = (name, text) => Object.assign(document.createElement('span'), { className: name, textContent: text });
+      const release = model.release == null ? 'an earlier release' : `release ${model.release}${model.release === current ? ' (current)' : ''}`;
+      const restore = document.createElement('button');
+      restore.type = 'button';
+      restore.dataset.action = 'restore-model';
+      restore.dataset.index = String(index);
+      restore.textContent = 'Restore';
+      restore.disabled = this.host.busy;
+      restore.setAttribute('aria-label', `Restore ${describe(model)}`);
+      li.append(
+        field('when', model.date == null ? 'date unknown' : new Date(model.date).toLocaleString()),
+        field('release', release),
+        field('steps', model.steps == null ? 'steps unknown' : plural(model.steps, 'step')),
+        field('accuracy', model.accuracy == null ? 'not scored' : `${percent(model.accuracy)} on your examples`),
+        restore,
+      );
+      return li;
+    }));
   }
 
-  /** Train for the chosen number of steps; the page keeps drawing meanwhile (the work is in the worker). */
+  /** Pair accuracy before or after training, shown in the table; resolves to `{ user, validation }`. */
+  async scores(column) {
+    const scores = await this.client.scores();
+    this.$(`[data-score=user-${column}]`).textContent = percent(scores.user);
+    this.$(`[data-score=val-${column}]`).textContent = percent(scores.validation);
+    return scores;
+  }
+
+  /** Run `work` with the controls disabled and `text` in the status line. */
+  async busy(text, work) {
+    if (!this.client || this.host.busy) return;
+    this.host.setBusy(true);
+    this.host.status(text, true);
+    try {
+      await work();
+    } finally {
+      this.host.setBusy(false);
+      this.host.live.request();
+    }
+  }
+
+  /** Add the model in use to the saved models, and let the session's save end; resolves to a storage problem in words, or ''. */
+  async keepCurrent(accuracy) {
+    const bytes = await this.client.exportWeights();
+    const { steps, info } = this.client.snapshot;
+    try {
+      await keepModel({ bytes, release: info.release, date: Date.now(), steps, accuracy: Number.isFinite(accuracy) ? accuracy : null });
+      await sessionWrites;
+      return '';
+    } catch (e) {
+      return storageProblem(e);
+    }
+  }
+
+  /** Train for the session's number of steps; the page keeps drawing meanwhile (the work is in the worker). */
   async train() {
     if (!this.client || this.host.busy) return;
-    const setting = (name) => this.$(`[data-setting=${name}]`).value;
-    const steps = Math.max(1, Math.min(1000, Math.round(Number(setting('steps')))));
-    const options = { loss: setting('loss'), learningRate: Number(setting('lr')), batchSize: 32 };
     this.training = true;
     this.stopping = false;
     this.host.setBusy(true);
     const losses = [];
     const bar = this.$('.train-progress');
     try {
+      let options;
+      try {
+        ({ options } = await this.client.setOptions(this.readOptions()));
+      } catch (e) {
+        this.host.status(`Not trained: ${e.message ?? e}`);
+        return;
+      }
       this.host.status('Scoring the model before training…', true);
       await this.scores('before');
-      for (let step = 1; step <= steps && !this.stopping; step++) {
-        losses.push(await this.client.trainStep(options));
-        bar.value = step / steps;
-        this.host.status(`Training: step ${step} of ${steps}, loss ${losses.at(-1).toFixed(4)}`, true);
+      for (let step = 1; step <= options.steps && !this.stopping; step++) {
+        losses.push(await this.client.trainStep());
+        bar.value = step / options.steps;
+        this.host.status(`Training: step ${step} of ${options.steps}, loss ${losses.at(-1).toFixed(4)}`, true);
         drawLoss(this.$('.loss'), losses);
         this.$('.loss').dataset.losses = losses.join(',');
         await nextFrame(); // paint the progress; pads keep drawing and scoring in between
       }
-      await this.scores('after');
-      await this.saveModel();
+      await this.client.refreshSnapshot(); // its steps and weights; saved like every change
+      const { user } = await this.scores('after');
       await this.host.refreshMap();
-      this.host.status(`${this.stopping ? 'Stopped' : 'Done'} after ${losses.length} steps; the fine-tuned model is saved in this browser.`);
+      const ended = `${this.stopping ? 'Stopped' : 'Done'} after ${losses.length} steps`;
+      const problem = losses.length ? await this.keepCurrent(user) : '';
+      if (problem) this.host.status(`${ended}, but the model could not be saved in this browser: ${problem}. What was saved before is kept.`);
+      else this.host.status(`${ended}; the fine-tuned model is saved in this browser.`);
     } catch (e) {
       this.host.status(`Training stopped: ${e.message ?? e}`);
     } finally {
@@ -249,62 +432,99 @@ export class Studio {
     }
   }
 
-  /** Keep the fine-tuned weights in this browser, tagged with the release they build on. */
-  async saveModel() {
-    await savedModel.save({ bytes: await this.client.exportWeights(), release: this.client.info.release });
+  /** Bring back a saved model; a failure says so, and the current model and the list stay. */
+  async restoreModel(index) {
+    const model = this.models[index];
+    if (!model) return;
+    await this.busy(`Restoring ${describe(model)}…`, async () => {
+      try {
+        await this.client.importWeights(new Uint8Array(model.bytes));
+        await this.host.refreshMap();
+        this.host.status(await whenSaved(`Restored ${describe(model)}.`));
+      } catch (e) {
+        this.host.status(`Could not restore ${describe(model)}: ${e.message ?? e}. The current model stays.`);
+      }
+    });
   }
 
-  /** The visitor's choice after a new release: their model tuned from the earlier one. */
-  async keepEarlier() {
-    try {
-      await this.client.importWeights(new Uint8Array(this.earlier));
-      await this.saveModel();
-      this.$('[data-action=keep-earlier]').hidden = true;
-      await this.host.refreshMap();
-      this.host.status('Restored your earlier fine-tuned model.');
-    } catch (e) {
-      this.host.status(`Your earlier model could not be restored: ${e.message ?? e}. The current model stays.`);
-    }
-    this.host.live.request();
-  }
-
-  async reset() {
-    try {
-      await this.client.reset();
-      await savedModel.clear();
-      this.$('[data-action=keep-earlier]').hidden = true;
-      await this.host.refreshMap();
-      this.host.status('Back to the shipped model.');
-    } catch (e) {
-      this.host.status(`Could not reset: ${e.message ?? e}`);
-    }
-    this.host.live.request();
+  reset() {
+    return this.busy('Resetting…', async () => {
+      try {
+        await this.client.reset();
+        await this.host.refreshMap();
+        const kept = `your ${plural(this.client.items.length, 'training example')} and ${plural(this.models.length, 'saved model')}`;
+        this.host.status(await whenSaved(`Back to the shipped model. Kept: ${kept}.`));
+      } catch (e) {
+        this.host.status(`Could not reset: ${e.message ?? e}`);
+      }
+    });
   }
 
   async download() {
     try {
-      const bytes = await this.client.exportWeights();
-      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-      const a = Object.assign(document.createElement('a'), { href: url, download: 'siamese-digits-weights.bin' });
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      offer(await this.client.exportWeights(), 'siamese-digits-weights.bin');
     } catch (e) {
       this.host.status(`Could not export the weights: ${e.message ?? e}`);
     }
   }
 
+  async downloadSession() {
+    try {
+      offer((await this.client.refreshSnapshot()).bytes, 'siamese-digits-session.bin');
+    } catch (e) {
+      this.host.status(`Could not export the session: ${e.message ?? e}`);
+    }
+  }
+
   async upload(file) {
     if (!file) return;
-    try {
-      await this.client.importWeights(new Uint8Array(await file.arrayBuffer()));
-      await this.saveModel();
-      await this.host.refreshMap();
-      this.host.status(`Loaded ${file.name}.`);
-      this.host.live.request();
-    } catch (e) {
-      this.host.status(`${file.name} was not loaded: ${e.message ?? e}. The current model stays.`);
-    } finally {
-      this.$('[data-action=upload]').value = '';
-    }
+    await this.busy(`Loading ${file.name}…`, async () => {
+      try {
+        await this.client.importWeights(new Uint8Array(await file.arrayBuffer()));
+      } catch (e) {
+        this.host.status(`${file.name} was not loaded: ${e.message ?? e}. The current model stays.`);
+        return;
+      }
+      try {
+        await this.host.refreshMap();
+        const problem = await this.keepCurrent((await this.client.scores()).user);
+        this.host.status(problem ? `Loaded ${file.name}, but it could not be added to Saved models: ${problem}.` : `Loaded ${file.name}; it is kept under Saved models.`);
+      } catch (e) {
+        this.host.status(`Loaded ${file.name}, but: ${e.message ?? e}`);
+      }
+    });
+    this.$('[data-action=upload]').value = '';
+  }
+
+  /** Replace the whole session with a downloaded one; a bad file is refused and the session stays. */
+  async openSession(file) {
+    if (!file) return;
+    await this.busy(`Opening ${file.name}…`, async () => {
+      let setAside;
+      try {
+        setAside = await this.client.openSession(new Uint8Array(await file.arrayBuffer()));
+      } catch (e) {
+        this.host.status(`${file.name} was not opened: ${e.message ?? e}. Your session stays.`);
+        return;
+      }
+      const { items, steps } = this.client.snapshot;
+      const notes = [`Opened ${file.name}: ${plural(items.length, 'training example')}, a model after ${plural(steps, 'fine-tuning step')}.`];
+      if (setAside) {
+        // Saved under another release: the file has no date for it.
+        try {
+          await keepModel({ bytes: setAside.weights, release: setAside.release, date: Date.now(), steps: setAside.steps, accuracy: null });
+          notes.push('The shipped model was updated since that session was fine-tuned; its model is kept under Saved models.');
+        } catch (e) {
+          notes.push(`The shipped model was updated since that session was fine-tuned, and its model could not be added to Saved models (${storageProblem(e)}); the file still has it.`);
+        }
+      }
+      try {
+        await this.host.refreshMap();
+      } catch (e) {
+        notes.push(`The map could not be redrawn: ${e.message ?? e}`);
+      }
+      this.host.status(await whenSaved(notes.join(' ')));
+    });
+    this.$('[data-action=open-session]').value = '';
   }
 }

@@ -5,7 +5,7 @@
 // VERSION is the hash of pkg/ written by .ci/build-pkg.sh, so a new build installs
 // a new cache. Only caches named with this demo's prefix are ever deleted: the
 // origin's other caches belong to the host.
-const VERSION = 'pkg-6210258c1393ef21';
+const VERSION = 'pkg-0ec8a74b278b8fc8';
 const PREFIX = 'siamese-digits-';
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [

@@ -1,7 +1,7 @@
 // The main thread's side of the engine: one worker per page (engine-worker.js),
 // shared by every <siamese-digits> element, spoken to with promises. It keeps what
-// a restart needs — the last good weights and the page's training set — and starts
-// a fresh worker if the old one dies (a wasm trap, an out-of-memory). No DOM here.
+// a restart needs — the last snapshot of the engine's session — and starts a fresh
+// worker from it if the old one dies (a wasm trap, an out-of-memory). No DOM here.
 
 const WORKER = new URL('engine-worker.js', import.meta.url);
 const MAX_RESTARTS = 3; // within a minute; past that the engine stays down, with a message
@@ -19,19 +19,24 @@ function spawn() {
 
 /**
  * The page's engine. Events: `progress` (detail: fraction of a download), `backend`
- * (detail: info, after a move between WebGPU and the CPU), `restarted` (detail: info,
- * a new worker took over), `note` (detail: text for the status line), `items` (the
- * training set changed).
+ * (detail: info, after a move between WebGPU and the CPU or new weights), `restarted`
+ * (detail: info, a new worker took over), `note` (detail: text for the status line),
+ * `session` (detail: the new snapshot, after the session changed).
+ *
+ * A snapshot is `{ bytes, items, steps, options, revision, info }`: the session's
+ * bytes, its training set (`{ kind: 'example', image, label } | { kind: 'pair', a, b,
+ * same }`, in order added), the fine-tuning steps on its weights, its options
+ * (`{ loss, learningRate, batchSize, steps }`) and the engine's info then.
  */
 export class EngineClient extends EventTarget {
-  constructor(pkgUrl, backend) {
+  /** `testing`: the testing aids answer (the page was opened with ?testing). */
+  constructor(pkgUrl, backend, testing) {
     super();
     this.pkg = String(pkgUrl);
     this.wanted = backend;
-    /** The page's training set: `{ kind: 'example', image, label } | { kind: 'pair', a, b, same }`. */
-    this.items = [];
-    /** The last good fine-tuned weights (null: the shipped ones), for a restart. */
-    this.weights = null;
+    this.testing = testing;
+    /** The last snapshot of the session the worker sent (a restart starts from it). */
+    this.snapshot = null;
     this.info = null;
     this.pending = new Map();
     this.nextId = 1;
@@ -39,14 +44,25 @@ export class EngineClient extends EventTarget {
     this.ready = this.start();
   }
 
+  /** The training set, for the thumbnails. */
+  get items() {
+    return this.snapshot?.items ?? [];
+  }
+
   start() {
     this.worker = spawn();
     this.worker.onmessage = ({ data }) => this.receive(data);
     // An uncaught error or a script that fails to load: the worker is gone.
     this.worker.onerror = (e) => { e.preventDefault(); this.restart(e.message || 'the engine worker failed'); };
-    const started = this.call('start', [{ pkg: this.pkg, backend: this.wanted, items: this.items, weights: this.weights }]);
+    const options = { pkg: this.pkg, backend: this.wanted, testing: this.testing, session: this.snapshot?.bytes ?? null };
+    const started = this.call('start', [options]);
     this.failed = false;
-    return started.then((info) => { this.info = info; return info; }, (e) => { this.failed = true; throw e; });
+    return started.then(({ info, snapshot, note }) => {
+      this.info = info;
+      this.snapshot = snapshot;
+      this.startNote = note;
+      return info;
+    }, (e) => { this.failed = true; throw e; });
   }
 
   receive(data) {
@@ -93,7 +109,7 @@ export class EngineClient extends EventTarget {
     return this.ready;
   }
 
-  /** Replace a dead worker with a fresh one, from the last good weights and the training set. */
+  /** Replace a dead worker with a fresh one, from the last snapshot of the session. */
   restart(reason) {
     this.worker.terminate();
     for (const { reject } of this.pending.values()) reject(new Error(`the engine stopped (${reason})`));
@@ -111,7 +127,8 @@ export class EngineClient extends EventTarget {
     this.ready = this.start();
     this.ready.then(
       () => {
-        this.emit('note', `The engine stopped (${reason}) and was restarted with your last saved model and examples.`);
+        const reopened = this.startNote ?? 'It has your last model and training set.';
+        this.emit('note', `The engine stopped (${reason}) and was restarted. ${reopened}`);
         this.emit('restarted', this.info);
       },
       (e) => this.emit('note', `The engine stopped and could not be restarted: ${e.message}`),
@@ -140,64 +157,64 @@ export class EngineClient extends EventTarget {
   map() { return this.call('map'); }
   /** The `nth` bundled sample of `digit` (784 values). */
   sample(digit, nth) { return this.call('sample', [digit, nth]); }
-  /** `{ cpu, gpu }`: bytes of wasm memory each module holds. */
-  memory() { return this.call('memory'); }
   scores() { return this.call('scores'); }
-  trainStep(options) { return this.call('trainStep', [options]); }
+  /** One fine-tuning step with the session's options; resolves to its loss. */
+  trainStep() { return this.call('trainStep'); }
+  /** Testing aid: `{ cpu, gpu }`, bytes of wasm memory each module holds. */
+  memory() { return this.call('memory'); }
+  /** Testing aid: the WebGPU device is destroyed, as a driver reset would. */
   loseGpu() { return this.call('loseGpu'); }
-  /** Testing aid: the worker behaves as if its wasm had trapped. */
+  /** Testing aid: the engine panics, as a bug in it would. */
   crash() { return this.call('crash'); }
 
-  async addItem(item) {
-    await this.call('addItem', [item]);
-    this.items.push(item);
-    this.emit('items');
+  /** A new snapshot of the session: kept for a restart, and told to the page. */
+  accept(snapshot) {
+    this.snapshot = snapshot;
+    this.emit('session', snapshot);
+    return snapshot;
   }
 
-  async removeItem(index) {
-    await this.call('removeItem', [index]);
-    this.items.splice(index, 1);
-    this.emit('items');
-  }
-
-  /** Restore a saved training set; resolves to how many items were dropped as unreadable. */
-  async setItems(list) {
-    const kept = await this.call('setItems', [list]);
-    this.items = kept.map((i) => list[i]);
-    this.emit('items');
-    return list.length - kept.length;
-  }
+  /** `{ kind: 'example', image, label } | { kind: 'pair', a, b, same }`, added at the end. */
+  async addItem(item) { return this.accept(await this.call('addItem', [item])); }
+  async removeItem(index) { return this.accept(await this.call('removeItem', [index])); }
+  async clearItems() { return this.accept(await this.call('clearItems')); }
+  /** Some of `{ loss, learningRate, batchSize, steps }`; a value out of bounds rejects with the engine's reason. */
+  async setOptions(options) { return this.accept(await this.call('setOptions', [options])); }
+  /** A snapshot of the session as it is now (after a training run, whose steps send none). */
+  async refreshSnapshot() { return this.accept(await this.call('snapshot')); }
 
   /** The current weights as a file (read back from the GPU if they live there). */
-  async exportWeights() {
-    const bytes = await this.call('exportWeights');
-    this.weights = bytes.slice();
-    return bytes;
-  }
+  exportWeights() { return this.call('exportWeights'); }
 
   /** Load weights; a bad file rejects and the current model stays. */
-  async importWeights(bytes) {
-    this.modelChanged(await this.call('importWeights', [bytes]));
-    this.weights = bytes;
-  }
+  async importWeights(bytes) { return this.modelChanged(await this.call('importWeights', [bytes])); }
 
-  async reset() {
-    this.modelChanged(await this.call('reset'));
-    this.weights = null;
+  async reset() { return this.modelChanged(await this.call('reset')); }
+
+  /**
+   * Replace the whole session with saved bytes; a bad file rejects and the session
+   * stays. Resolves to what the engine set aside — `{ weights, release, steps }` of a
+   * session fine-tuned under another release (the shipped weights are in use) — or null.
+   */
+  async openSession(bytes) {
+    const { snapshot, setAside } = await this.call('openSession', [bytes]);
+    this.modelChanged(snapshot);
+    return setAside ?? null;
   }
 
   /** New weights bring their own threshold: tell the elements. */
-  modelChanged(info) {
-    this.info = info;
-    this.emit('backend', info);
+  modelChanged(snapshot) {
+    this.info = snapshot.info;
+    this.emit('backend', snapshot.info);
+    return this.accept(snapshot);
   }
 }
 
 let client = null;
 
 /** The page's engine client, created by the first element that needs it. */
-export function getClient(pkgUrl, backend) {
-  client ??= new EngineClient(pkgUrl, backend);
+export function getClient(pkgUrl, backend, testing) {
+  client ??= new EngineClient(pkgUrl, backend, testing);
   return client;
 }
 

@@ -2,39 +2,38 @@
 /* eslint-disable */
 
 /**
- * The Siamese network, ready to answer the page.
+ * The Siamese network and the visitor's session, ready to answer the page.
  */
 export class Engine {
     private constructor();
     free(): void;
     [Symbol.dispose](): void;
     /**
-     * Add a drawn digit with its label to the fine-tuning set; returns the set's size.
+     * Add a drawn digit with its label; returns how many items there are.
      */
-    addExample(image_values: Float32Array | number[], label: number): number;
+    addExample(image: Float32Array | number[], label: number): number;
     /**
-     * Add a pair marked same / different; returns how many pairs there are.
+     * Add a pair marked same / different; returns how many items there are.
      */
     addPair(a: Float32Array | number[], b: Float32Array | number[], same: boolean): number;
     /**
-     * Forget every example and pair.
+     * Forget every item.
      */
-    clearExamples(): void;
+    clearItems(): void;
     /**
      * Both embeddings and their distance, in one read:
      * `{ distance, a: Float32Array, b: Float32Array }`.
      */
     compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<any>;
     /**
-     * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu' })`.
+     * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu', testing: false })`.
      */
-    static create(options: any): Promise<Engine>;
+    static create(options_value: any): Promise<Engine>;
     /**
-     * Destroy the page's WebGPU device, as a driver reset or a GPU that goes away
-     * would: engines on WebGPU then move to the CPU on their next call. For tests
-     * and for trying the fallback by hand; does nothing without a GPU device.
+     * Testing aid (`testing: true` only): destroy the page's WebGPU device, as a
+     * driver reset would; engines on WebGPU then move to the CPU on their next call.
      */
-    static destroyGpuDevice(): void;
+    destroyGpuDevice(): void;
     /**
      * Euclidean distance between the embeddings of two 784-value images (one read).
      */
@@ -48,10 +47,19 @@ export class Engine {
      */
     embed(a: Float32Array | number[]): Promise<Float32Array>;
     /**
+     * The whole session — weights, items, options, steps — as one file.
+     */
+    exportSession(): Promise<Uint8Array>;
+    /**
      * The current weights as a file. On the CPU this reads fine-tuned weights
      * directly; on WebGPU call `await syncWeights()` first after training.
      */
     exportWeights(): Uint8Array;
+    /**
+     * The fine-tuning options' defaults and bounds:
+     * `{ loss, learningRate: { default, min, max }, batchSize: {…}, steps: {…} }`.
+     */
+    static fineTuning(): any;
     /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
      * CPU module cannot).
@@ -61,6 +69,11 @@ export class Engine {
      * Load weights exported earlier. A bad file throws and the current model stays.
      */
     importWeights(bytes: Uint8Array | number[]): void;
+    /**
+     * The training set, in the order added: `[{ kind: 'example', image, label } |
+     * { kind: 'pair', a, b, same }]` (images as `Float32Array`s).
+     */
+    items(): Array<any>;
     /**
      * The message of the panic that stopped this module's instance, if one did
      * (its calls then throw `RuntimeError: unreachable`; start a new instance).
@@ -75,6 +88,13 @@ export class Engine {
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      */
     onFallback(callback?: Function | null): void;
+    /**
+     * Replace the whole session with one from `exportSession()`, or throw and change
+     * nothing. Returns `{ setAside }`: `null`, or the fine-tuned weights of a session
+     * saved under another release (the shipped ones are in use instead) as
+     * `{ weights: Uint8Array, release, steps }`.
+     */
+    openSession(bytes: Uint8Array | number[]): any;
     /**
      * A drawing's pen strokes → the 28×28 image the network sees, the same at any
      * size or position: `xy` holds x0, y0, x1, y1, … (any unit, y down) and
@@ -96,37 +116,37 @@ export class Engine {
      */
     referenceMap(): Promise<Float32Array>;
     /**
-     * Remove labelled example `index`.
+     * Remove item `index`; returns how many are left.
      */
-    removeExample(index: number): void;
+    removeItem(index: number): number;
     /**
-     * Remove pair `index`.
-     */
-    removePair(index: number): void;
-    /**
-     * Back to the shipped weights (examples are kept).
+     * Back to the shipped weights (items and options are kept).
      */
     reset(): void;
+    /**
+     * Change some options (`{ loss?, learningRate?, batchSize?, steps? }`); one out of
+     * its bounds throws and nothing changes. Returns all the options.
+     */
+    setOptions(update: any): any;
     /**
      * Read the fine-tuned weights back from the device (one read, async: WebGPU
      * allows no other), so `exportWeights()` and a later fallback have them.
      */
     syncWeights(): Promise<void>;
     /**
-     * Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
+     * Testing aid (`testing: true` only): panic, as a bug would (the instance then
+     * traps; see `lastPanic`).
      */
-    static testPanic(): void;
+    testPanic(): void;
     /**
-     * One fine-tuning step: `{ loss: 'contrastive' | 'triplet', learningRate, batchSize }`.
-     * Half the batch comes from the user's examples, half from the replay sample;
-     * the convolution stages stay frozen. Resolves to the step's loss; a step that
-     * diverges is undone and throws. The weights stay on the device: `syncWeights()`
-     * brings them to `exportWeights()`.
+     * One fine-tuning step with the session's options; resolves to its loss. A step
+     * that diverges is undone and throws. The weights stay on the device:
+     * `syncWeights()` brings them to `exportWeights()`.
      */
-    trainStep(options: any): Promise<number>;
+    trainStep(): Promise<number>;
     /**
-     * Pair accuracy at the threshold on the user's own data: every pair of labelled
-     * examples plus every marked pair. `NaN` when there is no pair yet.
+     * Pair accuracy at the threshold on the visitor's own items: every pair of
+     * labelled examples plus every marked pair. `NaN` when there is no pair yet.
      */
     userAccuracy(): Promise<number>;
     /**
@@ -143,6 +163,16 @@ export class Engine {
      */
     validationLabels(): Uint8Array;
     /**
+     * Run every kernel the page uses once — a pair, one image, the map's batch, a
+     * training step, a weights read — so a new engine answers at full speed from its
+     * first call. Changes nothing.
+     */
+    warm(): Promise<void>;
+    /**
+     * Why this browser cannot run WebGPU (`undefined` when it has an adapter).
+     */
+    static webGpuProblem(): Promise<string | undefined>;
+    /**
      * What is really running: `"webgpu"` or `"cpu"`.
      */
     readonly backend: string;
@@ -150,21 +180,32 @@ export class Engine {
      * Size of the embeddings.
      */
     readonly embeddingSize: number;
-    readonly exampleCount: number;
     /**
      * Why the engine is on the CPU although WebGPU was wanted, if it is.
      */
     readonly fallbackReason: string | undefined;
-    readonly pairCount: number;
+    readonly itemCount: number;
+    /**
+     * The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
+     */
+    readonly options: any;
     /**
      * Name of the loaded architecture (`default`, `seed`).
      */
     readonly preset: string;
     /**
      * Which shipped weights this build carries (their checksum, 8 hex digits): saved
-     * fine-tuned weights remember it, so a new release can be told apart.
+     * sessions and models remember it, so a new release can be told apart.
      */
     readonly release: string;
+    /**
+     * Changes with every change to the session (a snapshot taken before is stale).
+     */
+    readonly revision: number;
+    /**
+     * Fine-tuning steps taken on the current weights.
+     */
+    readonly steps: number;
     /**
      * The calibrated "same digit" distance: below it, two digits are judged the same.
      */
@@ -186,48 +227,56 @@ export interface InitOutput {
     readonly engine_addExample: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_addPair: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
     readonly engine_backend: (a: number, b: number) => void;
-    readonly engine_clearExamples: (a: number) => void;
+    readonly engine_clearItems: (a: number) => void;
     readonly engine_compare: (a: number, b: number, c: number, d: number, e: number) => any;
     readonly engine_create: (a: any) => any;
-    readonly engine_destroyGpuDevice: () => void;
+    readonly engine_destroyGpuDevice: (a: number, b: number) => void;
     readonly engine_distance: (a: number, b: number, c: number, d: number, e: number) => any;
     readonly engine_embed: (a: number, b: number, c: number) => any;
     readonly engine_embedMany: (a: number, b: number, c: number) => any;
     readonly engine_embeddingSize: (a: number) => number;
-    readonly engine_exampleCount: (a: number) => number;
+    readonly engine_exportSession: (a: number) => any;
     readonly engine_exportWeights: (a: number, b: number) => void;
     readonly engine_fallbackReason: (a: number, b: number) => void;
+    readonly engine_fineTuning: (a: number) => void;
     readonly engine_hasWebGpu: () => number;
     readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
+    readonly engine_itemCount: (a: number) => number;
+    readonly engine_items: (a: number, b: number) => void;
     readonly engine_lastPanic: (a: number) => void;
     readonly engine_nearest: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_onFallback: (a: number, b: number) => void;
-    readonly engine_pairCount: (a: number) => number;
+    readonly engine_openSession: (a: number, b: number, c: number, d: number) => void;
+    readonly engine_options: (a: number, b: number) => void;
     readonly engine_preprocess: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly engine_preprocessStrokes: (a: number, b: number, c: number, d: number, e: number, f: number) => void;
     readonly engine_preset: (a: number, b: number) => void;
     readonly engine_project: (a: number, b: number, c: number, d: number) => void;
     readonly engine_referenceMap: (a: number) => any;
     readonly engine_release: (a: number, b: number) => void;
-    readonly engine_removeExample: (a: number, b: number, c: number) => void;
-    readonly engine_removePair: (a: number, b: number, c: number) => void;
-    readonly engine_reset: (a: number, b: number) => void;
+    readonly engine_removeItem: (a: number, b: number, c: number) => void;
+    readonly engine_reset: (a: number) => void;
+    readonly engine_revision: (a: number) => number;
+    readonly engine_setOptions: (a: number, b: number, c: any) => void;
+    readonly engine_steps: (a: number) => number;
     readonly engine_syncWeights: (a: number) => any;
-    readonly engine_testPanic: () => void;
+    readonly engine_testPanic: (a: number, b: number) => void;
     readonly engine_threshold: (a: number) => number;
-    readonly engine_trainStep: (a: number, b: any) => any;
+    readonly engine_trainStep: (a: number) => any;
     readonly engine_userAccuracy: (a: number) => any;
     readonly engine_validationAccuracy: (a: number) => any;
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
+    readonly engine_warm: (a: number) => any;
+    readonly engine_webGpuProblem: () => any;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_55163: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55163_43: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55163_44: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85656: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_85661: (a: number, b: number, c: any, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55161: (a: number, b: number, c: any) => void;
-    readonly __wasm_bindgen_func_elem_55161_42: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55367: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55367_51: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55367_52: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85860: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_85865: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55365: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55365_50: (a: number, b: number, c: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -1,7 +1,7 @@
 /* @ts-self-types="./siamese_digits.d.ts" */
 
 /**
- * The Siamese network, ready to answer the page.
+ * The Siamese network and the visitor's session, ready to answer the page.
  */
 export class Engine {
     static __wrap(ptr) {
@@ -21,16 +21,16 @@ export class Engine {
         wasm.__wbg_engine_free(ptr, 0);
     }
     /**
-     * Add a drawn digit with its label to the fine-tuning set; returns the set's size.
-     * @param {Float32Array | number[]} image_values
+     * Add a drawn digit with its label; returns how many items there are.
+     * @param {Float32Array | number[]} image
      * @param {number} label
      * @returns {number}
      */
-    addExample(image_values, label) {
+    addExample(image, label) {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
             const val2 = +label;
-            const ptr0 = passArrayF32ToWasm0(image_values, wasm.__wbindgen_export);
+            const ptr0 = passArrayF32ToWasm0(image, wasm.__wbindgen_export);
             const len0 = WASM_VECTOR_LEN;
             wasm.engine_addExample(retptr, this.__wbg_ptr, ptr0, len0, val2);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
@@ -45,7 +45,7 @@ export class Engine {
         }
     }
     /**
-     * Add a pair marked same / different; returns how many pairs there are.
+     * Add a pair marked same / different; returns how many items there are.
      * @param {Float32Array | number[]} a
      * @param {Float32Array | number[]} b
      * @param {boolean} same
@@ -99,10 +99,10 @@ export class Engine {
         }
     }
     /**
-     * Forget every example and pair.
+     * Forget every item.
      */
-    clearExamples() {
-        wasm.engine_clearExamples(this.__wbg_ptr);
+    clearItems() {
+        wasm.engine_clearItems(this.__wbg_ptr);
     }
     /**
      * Both embeddings and their distance, in one read:
@@ -127,21 +127,30 @@ export class Engine {
         return ret;
     }
     /**
-     * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu' })`.
-     * @param {any} options
+     * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu', testing: false })`.
+     * @param {any} options_value
      * @returns {Promise<Engine>}
      */
-    static create(options) {
-        const ret = wasm.engine_create(options);
+    static create(options_value) {
+        const ret = wasm.engine_create(options_value);
         return ret;
     }
     /**
-     * Destroy the page's WebGPU device, as a driver reset or a GPU that goes away
-     * would: engines on WebGPU then move to the CPU on their next call. For tests
-     * and for trying the fallback by hand; does nothing without a GPU device.
+     * Testing aid (`testing: true` only): destroy the page's WebGPU device, as a
+     * driver reset would; engines on WebGPU then move to the CPU on their next call.
      */
-    static destroyGpuDevice() {
-        wasm.engine_destroyGpuDevice();
+    destroyGpuDevice() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_destroyGpuDevice(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            if (r1) {
+                throw takeFromExternrefTable0(r0);
+            }
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * Euclidean distance between the embeddings of two 784-value images (one read).
@@ -195,11 +204,12 @@ export class Engine {
         return ret >>> 0;
     }
     /**
-     * @returns {number}
+     * The whole session — weights, items, options, steps — as one file.
+     * @returns {Promise<Uint8Array>}
      */
-    get exampleCount() {
-        const ret = wasm.engine_exampleCount(this.__wbg_ptr);
-        return ret >>> 0;
+    exportSession() {
+        const ret = wasm.engine_exportSession(this.__wbg_ptr);
+        return ret;
     }
     /**
      * The current weights as a file. On the CPU this reads fine-tuned weights
@@ -245,6 +255,26 @@ export class Engine {
         }
     }
     /**
+     * The fine-tuning options' defaults and bounds:
+     * `{ loss, learningRate: { default, min, max }, batchSize: {…}, steps: {…} }`.
+     * @returns {any}
+     */
+    static fineTuning() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_fineTuning(retptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return takeFromExternrefTable0(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
      * CPU module cannot).
      * @returns {boolean}
@@ -268,6 +298,33 @@ export class Engine {
             if (r1) {
                 throw takeFromExternrefTable0(r0);
             }
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
+     * @returns {number}
+     */
+    get itemCount() {
+        const ret = wasm.engine_itemCount(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * The training set, in the order added: `[{ kind: 'example', image, label } |
+     * { kind: 'pair', a, b, same }]` (images as `Float32Array`s).
+     * @returns {Array<any>}
+     */
+    items() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_items(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return takeFromExternrefTable0(r0);
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
@@ -329,11 +386,48 @@ export class Engine {
         wasm.engine_onFallback(this.__wbg_ptr, isLikeNone(callback) ? 0 : addToExternrefTable0(callback));
     }
     /**
-     * @returns {number}
+     * Replace the whole session with one from `exportSession()`, or throw and change
+     * nothing. Returns `{ setAside }`: `null`, or the fine-tuned weights of a session
+     * saved under another release (the shipped ones are in use instead) as
+     * `{ weights: Uint8Array, release, steps }`.
+     * @param {Uint8Array | number[]} bytes
+     * @returns {any}
      */
-    get pairCount() {
-        const ret = wasm.engine_pairCount(this.__wbg_ptr);
-        return ret >>> 0;
+    openSession(bytes) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_export);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.engine_openSession(retptr, this.__wbg_ptr, ptr0, len0);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return takeFromExternrefTable0(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
+     * The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
+     * @returns {any}
+     */
+    get options() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_options(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return takeFromExternrefTable0(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * A drawing's pen strokes → the 28×28 image the network sees, the same at any
@@ -458,7 +552,7 @@ export class Engine {
     }
     /**
      * Which shipped weights this build carries (their checksum, 8 hex digits): saved
-     * fine-tuned weights remember it, so a new release can be told apart.
+     * sessions and models remember it, so a new release can be told apart.
      * @returns {string}
      */
     get release() {
@@ -478,54 +572,67 @@ export class Engine {
         }
     }
     /**
-     * Remove labelled example `index`.
+     * Remove item `index`; returns how many are left.
      * @param {number} index
+     * @returns {number}
      */
-    removeExample(index) {
+    removeItem(index) {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            wasm.engine_removeExample(retptr, this.__wbg_ptr, index);
+            wasm.engine_removeItem(retptr, this.__wbg_ptr, index);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
             var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-            if (r1) {
-                throw takeFromExternrefTable0(r0);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
             }
+            return r0 >>> 0;
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
     }
     /**
-     * Remove pair `index`.
-     * @param {number} index
-     */
-    removePair(index) {
-        try {
-            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            wasm.engine_removePair(retptr, this.__wbg_ptr, index);
-            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
-            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-            if (r1) {
-                throw takeFromExternrefTable0(r0);
-            }
-        } finally {
-            wasm.__wbindgen_add_to_stack_pointer(16);
-        }
-    }
-    /**
-     * Back to the shipped weights (examples are kept).
+     * Back to the shipped weights (items and options are kept).
      */
     reset() {
+        wasm.engine_reset(this.__wbg_ptr);
+    }
+    /**
+     * Changes with every change to the session (a snapshot taken before is stale).
+     * @returns {number}
+     */
+    get revision() {
+        const ret = wasm.engine_revision(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * Change some options (`{ loss?, learningRate?, batchSize?, steps? }`); one out of
+     * its bounds throws and nothing changes. Returns all the options.
+     * @param {any} update
+     * @returns {any}
+     */
+    setOptions(update) {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            wasm.engine_reset(retptr, this.__wbg_ptr);
+            wasm.engine_setOptions(retptr, this.__wbg_ptr, update);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
             var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
-            if (r1) {
-                throw takeFromExternrefTable0(r0);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
             }
+            return takeFromExternrefTable0(r0);
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
+    }
+    /**
+     * Fine-tuning steps taken on the current weights.
+     * @returns {number}
+     */
+    get steps() {
+        const ret = wasm.engine_steps(this.__wbg_ptr);
+        return ret >>> 0;
     }
     /**
      * Read the fine-tuned weights back from the device (one read, async: WebGPU
@@ -537,10 +644,21 @@ export class Engine {
         return ret;
     }
     /**
-     * Testing aid: panic, as a bug would (the instance then traps; see `lastPanic`).
+     * Testing aid (`testing: true` only): panic, as a bug would (the instance then
+     * traps; see `lastPanic`).
      */
-    static testPanic() {
-        wasm.engine_testPanic();
+    testPanic() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_testPanic(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            if (r1) {
+                throw takeFromExternrefTable0(r0);
+            }
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * The calibrated "same digit" distance: below it, two digits are judged the same.
@@ -551,21 +669,18 @@ export class Engine {
         return ret;
     }
     /**
-     * One fine-tuning step: `{ loss: 'contrastive' | 'triplet', learningRate, batchSize }`.
-     * Half the batch comes from the user's examples, half from the replay sample;
-     * the convolution stages stay frozen. Resolves to the step's loss; a step that
-     * diverges is undone and throws. The weights stay on the device: `syncWeights()`
-     * brings them to `exportWeights()`.
-     * @param {any} options
+     * One fine-tuning step with the session's options; resolves to its loss. A step
+     * that diverges is undone and throws. The weights stay on the device:
+     * `syncWeights()` brings them to `exportWeights()`.
      * @returns {Promise<number>}
      */
-    trainStep(options) {
-        const ret = wasm.engine_trainStep(this.__wbg_ptr, options);
+    trainStep() {
+        const ret = wasm.engine_trainStep(this.__wbg_ptr);
         return ret;
     }
     /**
-     * Pair accuracy at the threshold on the user's own data: every pair of labelled
-     * examples plus every marked pair. `NaN` when there is no pair yet.
+     * Pair accuracy at the threshold on the visitor's own items: every pair of
+     * labelled examples plus every marked pair. `NaN` when there is no pair yet.
      * @returns {Promise<number>}
      */
     userAccuracy() {
@@ -614,6 +729,24 @@ export class Engine {
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
+    }
+    /**
+     * Run every kernel the page uses once — a pair, one image, the map's batch, a
+     * training step, a weights read — so a new engine answers at full speed from its
+     * first call. Changes nothing.
+     * @returns {Promise<void>}
+     */
+    warm() {
+        const ret = wasm.engine_warm(this.__wbg_ptr);
+        return ret;
+    }
+    /**
+     * Why this browser cannot run WebGPU (`undefined` when it has an adapter).
+     * @returns {Promise<string | undefined>}
+     */
+    static webGpuProblem() {
+        const ret = wasm.engine_webGpuProblem();
+        return ret;
     }
 }
 if (Symbol.dispose) Engine.prototype[Symbol.dispose] = Engine.prototype.free;
@@ -1090,6 +1223,10 @@ function __wbg_get_imports() {
             const ret = new OffscreenCanvas(arg0 >>> 0, arg1 >>> 0);
             return ret;
         }, arguments); },
+        __wbg_new_37eb45aaf5eeb820: function() {
+            const ret = new Array();
+            return ret;
+        },
         __wbg_new_ba40181b3f24ac80: function(arg0, arg1) {
             try {
                 var state0 = {a: arg0, b: arg1};
@@ -1097,7 +1234,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85661(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85865(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1116,6 +1253,10 @@ function __wbg_get_imports() {
             const ret = new Float32Array(getArrayF32FromWasm0(arg0, arg1));
             return ret;
         },
+        __wbg_new_from_slice_b8daf545a41c6aa0: function(arg0, arg1) {
+            const ret = new Uint8Array(getArrayU8FromWasm0(arg0, arg1));
+            return ret;
+        },
         __wbg_new_typed_6b60b99917da27d6: function() {
             const ret = new Object();
             return ret;
@@ -1127,7 +1268,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85661(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_85865(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1163,6 +1304,10 @@ function __wbg_get_imports() {
         },
         __wbg_pushErrorScope_efdacf97dcba3b94: function(arg0, arg1) {
             arg0.pushErrorScope(__wbindgen_enum_GpuErrorFilter[arg1]);
+        },
+        __wbg_push_c9f4893fc209f768: function(arg0, arg1) {
+            const ret = arg0.push(arg1);
+            return ret;
         },
         __wbg_queueMicrotask_1e8503a8a690f0a3: function(arg0) {
             const ret = arg0.queueMicrotask;
@@ -1240,8 +1385,14 @@ function __wbg_get_imports() {
         __wbg_set_count_c31ce44133f5b28b: function(arg0, arg1) {
             arg0.count = arg1 >>> 0;
         },
+        __wbg_set_d2d33b52458e984a: function(arg0, arg1, arg2) {
+            arg0[arg1 >>> 0] = arg2;
+        },
         __wbg_set_device_2b7e0e4f69784351: function(arg0, arg1) {
             arg0.device = arg1;
+        },
+        __wbg_set_e4b9a833d288759a: function(arg0, arg1, arg2) {
+            arg0[arg1] = arg2;
         },
         __wbg_set_end_of_pass_write_index_4b0931cfb0c1f44c: function(arg0, arg1) {
             arg0.endOfPassWriteIndex = arg1 >>> 0;
@@ -1451,33 +1602,33 @@ function __wbg_get_imports() {
             arg0.writeBuffer(arg1, arg2, getArrayU8FromWasm0(arg3, arg4), arg5, arg6);
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27881, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85656);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27897, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85860);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15808, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55163);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15809, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55161);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15825, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55365);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15809, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55161_42);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15825, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55365_50);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15808, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55163_43);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367_51);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15808, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55163_44);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367_52);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1507,6 +1658,13 @@ function __wbg_get_imports() {
             const ret = v0;
             return ret;
         },
+        __wbindgen_generic_000000000000000c: function(arg0, arg1) {
+            var v0 = getArrayU8FromWasm0(arg0, arg1).slice();
+            wasm.__wbindgen_export3(arg0, arg1 * 1, 1);
+            // Cast intrinsic for `Vector(U8) -> Externref`.
+            const ret = v0;
+            return ret;
+        },
         __wbindgen_init_externref_table: function() {
             const table = wasm.__wbindgen_externrefs;
             table.set(0, undefined);
@@ -1522,22 +1680,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55161(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55161(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55365(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55365(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55161_42(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55161_42(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55365_50(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55365_50(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_85661(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_85661(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_85865(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_85865(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_85656(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_85860(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_85656(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_85860(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1548,10 +1706,10 @@ function __wasm_bindgen_func_elem_85656(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55163(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55367(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55163(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55367(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1562,10 +1720,10 @@ function __wasm_bindgen_func_elem_55163(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55163_43(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55367_51(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55163_43(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55367_51(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1576,10 +1734,10 @@ function __wasm_bindgen_func_elem_55163_43(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55163_44(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55367_52(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55163_44(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55367_52(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage } from './harness.mjs';
+import { withHeader } from './page-helpers.mjs';
 
 let server, origin;
 before(async () => ({ server, origin } = await startServer()));
@@ -78,7 +79,9 @@ for (const backend of ['webgpu', 'cpu']) {
       }
 
       await t.test('bad input throws a clear error and the engine keeps working', async () => {
-        const r = await page.evaluate(async () => {
+        const wrappingFile = [...withHeader((h) => { h.config.stages[0] = { channels: 1, kernel: 65536, stride: 1, padding: 65535, lrn: null, pool: 1, pool_stride: 1 }; })];
+        const r = await page.evaluate(async (wrappingFile) => {
+          const wrapping = new Uint8Array(wrappingFile);
           const attempt = async (f) => { try { await f(); return 'no error'; } catch (e) { return String(e.message ?? e); } };
           const nan = img(0); nan[5] = NaN;
           const out = {
@@ -87,16 +90,22 @@ for (const backend of ['webgpu', 'cpu']) {
             compareShort: await attempt(() => engine.compare(img(0), new Float32Array(10))),
             blank: await attempt(() => engine.preprocess(new Uint8ClampedArray(40 * 40 * 4).fill(255), 40, 40)),
             rgba: await attempt(() => engine.preprocess(new Uint8ClampedArray(10), 40, 40)),
-            noExamples: await attempt(() => engine.trainStep({})),
+            noExamples: await attempt(() => engine.trainStep()),
             weights: await attempt(() => engine.importWeights(new Uint8Array([1, 2, 3]))),
+            // 65,536² weights: 2³² wraps to 0 in wasm32's usize unless checked.
+            wrapping: await attempt(() => engine.importWeights(wrapping)),
+            session: await attempt(() => engine.openSession(new Uint8Array(64))),
+            options: await attempt(() => engine.setOptions({ batchSize: 1 })),
+            testPanic: await attempt(() => engine.testPanic()),
+            destroyGpu: await attempt(() => engine.destroyGpuDevice()),
           };
           engine.addExample(img(0), labels[0]);
           engine.addExample(img(1), labels[1]);
-          out.singleClass = await attempt(() => engine.trainStep({}));
-          engine.clearExamples();
+          out.singleClass = await attempt(() => engine.trainStep());
+          engine.clearItems();
           out.after = await engine.distance(img(0), img(1));
           return out;
-        });
+        }, wrappingFile);
         assert.match(r.short, /expected 784 values .* got 783/);
         assert.match(r.nan, /not a finite number/);
         assert.match(r.compareShort, /second image: expected 784 values .* got 10/);
@@ -105,6 +114,11 @@ for (const backend of ['webgpu', 'cpu']) {
         assert.match(r.noExamples, /add some examples first/);
         assert.match(r.weights, /not a siamese-digits weights file/);
         assert.match(r.singleClass, /at least two different digits/);
+        assert.match(r.wrapping, /stage 1's sizes overflow \(1×1×65536×65536 weights and 1 biases exceed 4294967295\)/);
+        assert.match(r.session, /not a siamese-digits session file/);
+        assert.match(r.options, /the batch size must be between 2 and 512, got 1/);
+        assert.match(r.testPanic, /testing aids answer only when the page was opened with \?testing/);
+        assert.match(r.destroyGpu, /testing aids answer only/);
         assert.ok(Number.isFinite(r.after));
       });
 
@@ -124,10 +138,11 @@ for (const backend of ['webgpu', 'cpu']) {
           const distances = async () => Promise.all(probe.map(([a, b]) => engine.distance(img(a), img(b))));
           const shipped17 = (await distances()).slice(0, 2);
           const losses = [];
-          for (let s = 0; s < 30; s++) losses.push(await engine.trainStep({ loss: 'contrastive', learningRate: 1e-3, batchSize: 32 }));
+          engine.setOptions({ loss: 'contrastive', learningRate: 1e-3, batchSize: 32 });
+          for (let s = 0; s < 30; s++) losses.push(await engine.trainStep());
           const tuned = await distances();
           let absurd;
-          try { await engine.trainStep({ learningRate: 1e30 }); absurd = 'no error'; } catch (e) { absurd = e.message; }
+          try { engine.setOptions({ learningRate: 1e30 }); absurd = 'no error'; } catch (e) { absurd = e.message; }
           const afterAbsurd = await distances();
           // Steps leave the weights on the device; on WebGPU only an async read brings them back.
           let unsynced;
@@ -138,30 +153,43 @@ for (const backend of ['webgpu', 'cpu']) {
           const shipped = await distances();
           engine.importWeights(bytes);
           const imported = await distances();
-          const triplet = await engine.trainStep({ loss: 'triplet', learningRate: 1e-4, batchSize: 16 });
+          engine.setOptions({ loss: 'triplet', learningRate: 1e-4, batchSize: 16 });
+          const triplet = await engine.trainStep();
+          // The whole session in one file: opened in a fresh engine, it answers the same.
+          await engine.syncWeights();
+          const session = await engine.exportSession();
+          const other = await Engine.create({ backend: 'cpu' });
+          other.openSession(session);
+          const reopened = { items: other.itemCount, steps: other.steps, options: other.options, d: await other.distance(img(2), img(3)), here: await engine.distance(img(2), img(3)) };
+          other.free();
           // reset() while a step is in flight: the step is dropped (on WebGPU, where the
           // read really waits) or has finished first (on the CPU); either way no panic.
           // (The step starts in a microtask; the timer lets it reach its read.)
-          const pending = engine.trainStep({ learningRate: 1e-3 });
+          engine.setOptions({ loss: 'contrastive', learningRate: 1e-3 });
+          const pending = engine.trainStep();
           await new Promise((resolve) => setTimeout(resolve, 0));
           engine.reset();
           let raced;
           try { await pending; raced = 'finished'; } catch (e) { raced = e.message; }
           const afterRace = await distances();
-          return { losses, tuned, absurd, afterAbsurd, unsynced, shipped, imported, triplet, shipped17, raced, afterRace };
+          return { losses, tuned, absurd, afterAbsurd, unsynced, shipped, imported, triplet, shipped17, raced, afterRace, reopened };
         });
         const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
         assert.ok(r.losses.every(Number.isFinite));
         assert.ok(mean(r.losses.slice(-10)) < 0.7 * mean(r.losses.slice(0, 10)), `loss ${r.losses.map((l) => l.toFixed(4)).join(' ')}`);
         // Held-out 1s and 7s moved closer: the lesson generalised beyond the taught pairs.
         assert.ok(r.tuned[0] < r.shipped17[0] && r.tuned[1] < r.shipped17[1], `1–7 distances ${r.shipped17} → ${r.tuned.slice(0, 2)}`);
-        assert.match(r.absurd, /diverged.*undone/);
+        assert.match(r.absurd, /the learning rate must be between 0.000001 and 1, got 1000000000000000000000000000000$/);
         assert.deepEqual(r.afterAbsurd, r.tuned);
-        if (backend === 'webgpu') assert.match(r.unsynced, /await engine\.syncWeights\(\) first/);
+        if (backend === 'webgpu') assert.match(r.unsynced, /still on the GPU: sync them first/);
         else assert.equal(r.unsynced, 'exported');
         assert.notDeepEqual(r.shipped, r.tuned);
         assert.deepEqual(r.imported, r.tuned);
         assert.ok(Number.isFinite(r.triplet));
+        assert.deepEqual(r.reopened.options, { loss: 'triplet', learningRate: 1e-4, batchSize: 16, steps: 40 });
+        assert.equal(r.reopened.items, 30);
+        assert.equal(r.reopened.steps, 1, 'steps since the import');
+        assert.ok(Math.abs(r.reopened.d - r.reopened.here) <= 1e-4 * r.reopened.here, `reopened ${r.reopened.d} vs ${r.reopened.here}`);
         if (backend === 'webgpu') assert.match(r.raced, /replaced while this training step ran/);
         else assert.equal(r.raced, 'finished');
         assert.deepEqual(r.afterRace, r.shipped);

@@ -26,6 +26,8 @@ function craftedWeights() {
     ['stride-0.bin', withHeader((h) => { h.config.stages[0].stride = 0; }), /stride 0/],
     ['pool-stride-0.bin', withHeader((h) => { h.config.stages[1].pool_stride = 0; }), /pool stride 0/],
     ['kernel-40.bin', withHeader((h) => { h.config.stages[0].kernel = 40; }), /40-px kernel/],
+    // 65,536² weights: 2³² wraps to 0 in wasm32's usize unless every size is checked.
+    ['kernel-65536.bin', withHeader((h) => { h.config.stages[0] = { channels: 1, kernel: 65536, stride: 1, padding: 65535, lrn: null, pool: 1, pool_stride: 1 }; }), /stage 1's sizes overflow/],
     ['channels-1e8.bin', withHeader((h) => { h.config.stages[0].channels = 1e8; }), /100000000 channels/],
     ['embedding-0.bin', withHeader((h) => { h.config.embedding = 0; }), /layer 0 wide/],
     ['hidden-1e9.bin', withHeader((h) => { h.config.hidden = [1e9]; }), /layer 1000000000 wide/],
@@ -138,7 +140,7 @@ for (const backend of ['webgpu', 'cpu']) {
         await onBackend(page, backend);
         assert.equal(await page.locator('siamese-digits >> .thumbs li').count(), 9);
         await page.locator('siamese-digits >> button[data-action=reset]').click();
-        assert.match(await waitForStatus(page, /shipped model/), /^Back to the shipped model\. Kept: your 9 training examples and 1 saved model\.$/);
+        assert.match(await waitForStatus(page, /^Back to the shipped model/), /^Back to the shipped model\. Kept: your 9 training examples and 1 saved model\.$/);
         assert.equal(await history.count(), 1);
         const reset = await compare(page, ui, strokes(7, 2), strokes(1, 1));
         assert.equal(reset.d, before.d);

@@ -33,6 +33,8 @@ function teach(page, digits) {
 /** Train `steps` steps with the studio's button; resolves to the final status. */
 async function train(page, steps) {
   await page.locator('siamese-digits >> [data-setting=steps]').fill(String(steps));
+  // A blank status first: the last run's "Done after" must not be taken for this one's.
+  await page.evaluate(() => document.querySelector('siamese-digits').status(''));
   await page.locator('siamese-digits >> [data-testid=train]').click();
   return waitForStatus(page, /^(Done|Stopped) after|^Training stopped|^Not trained/, 300_000);
 }

@@ -84,6 +84,7 @@ for (const backend of ['cpu', 'webgpu']) {
       const train = (steps) => page.evaluate(async (steps) => {
         const root = document.querySelector('siamese-digits').shadowRoot;
         root.querySelector('[data-setting=steps]').value = String(steps);
+        document.querySelector('siamese-digits').status(''); // the last run's "Done after" is not this one's
         root.querySelector('[data-testid=train]').click();
         await new Promise((resolve, reject) => {
           const check = () => {
