@@ -314,7 +314,8 @@ test('blog embed: two elements, one served from another origin', { timeout: 300_
     await el.locator('[data-testid=backend][data-backend=cpu]').waitFor({ timeout: 120_000 });
     const r = await compare(host, within(el), strokes(7, 0), strokes(7, 1));
     assert.match(r.verdict, /same/);
-    assert.deepEqual(foreign.problems.filter((p) => !p.includes(other.origin)), []);
+    // Its requests to the embed's host are the point; any console error still fails the test.
+    assert.deepEqual(foreign.problems.filter((p) => !p.startsWith(`request to another host: ${other.origin}/`)), []);
   } finally {
     await browser.close();
   }
