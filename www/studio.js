@@ -312,16 +312,17 @@ export class Studio {
       }
       const caption = document.createElement('span');
       caption.textContent = item.kind === 'example' ? String(item.label) : item.same ? '=' : '≠';
-      const remove = document.createElement('button');
-      remove.type = 'button';
-      remove.dataset.action = 'remove';
-      remove.dataset.index = String(index);
-      remove.textContent = '×';
-      remove.disabled = this.host.busy;
-      remove.setAttribute('aria-label', `Remove ${item.kind === 'example' ? `example ${item.label}` : 'pair'}`);
-      li.append(caption, remove);
+      li.append(caption, this.indexButton('remove', index, '×', `Remove ${item.kind === 'example' ? `example ${item.label}` : 'pair'}`));
       return li;
     }));
+  }
+
+  /** A list entry's button: `action` on entry `index`, disabled while work runs. */
+  indexButton(action, index, text, label) {
+    const button = Object.assign(document.createElement('button'), { type: 'button', textContent: text, disabled: this.host.busy });
+    Object.assign(button.dataset, { action, index: String(index) });
+    button.setAttribute('aria-label', label);
+    return button;
   }
 
   /** The saved models, newest first, each with a button that brings it back. */
@@ -337,13 +338,7 @@ export class Studio {
       const li = document.createElement('li');
       const field = (name, text) => Object.assign(document.createElement('span'), { className: name, textContent: text });
       const release = model.release == null ? 'an earlier release' : `release ${model.release}${model.release === current ? ' (current)' : ''}`;
-      const restore = document.createElement('button');
-      restore.type = 'button';
-      restore.dataset.action = 'restore-model';
-      restore.dataset.index = String(index);
-      restore.textContent = 'Restore';
-      restore.disabled = this.host.busy;
-      restore.setAttribute('aria-label', `Restore ${describe(model)}`);
+      const restore = this.indexButton('restore-model', index, 'Restore', `Restore ${describe(model)}`);
       li.append(
         field('when', model.date == null ? 'date unknown' : new Date(model.date).toLocaleString()),
         field('release', release),
