@@ -324,6 +324,12 @@ impl Sampler {
         }
     }
 
+    /// One augmented image of class `c` (the `c`-th non-empty class) onto `out`.
+    pub fn instance(&mut self, set: &Dataset, c: usize, out: &mut Vec<f32>) {
+        let i = *self.rng.pick(&self.classes[c % self.classes.len()]);
+        self.image(set, i, out);
+    }
+
     /// Two distinct classes `(c, other)`.
     fn two_classes(&mut self) -> (usize, usize) {
         let c = self.rng.below(self.classes.len());

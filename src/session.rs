@@ -8,7 +8,8 @@
 //! worker, saving in the browser, and the "Download my session" file.
 //!
 //! Layout (little-endian): `b"SIAMSESS"`, version `u32`, body length `u32`, the body,
-//! CRC-32 `u32` of everything before it. Body of version 1:
+//! CRC-32 `u32` of everything before it. Body of version 2 (version 1 is the same
+//! without the gallery, and opens with an empty one):
 //! - release: `u8` length + UTF-8 (the shipped weights' checksum it was saved under)
 //! - weights: `u32` length + a weights file ([`crate::weights`]); length 0 means the
 //!   shipped weights
@@ -17,6 +18,9 @@
 //!   `u32`, steps per run `u32`
 //! - items: count `u32`, then per item a kind `u8`: 0 = example (label `u8`, 784 `f32`),
 //!   1 = pair (same `u8` 0/1, 784 + 784 `f32`)
+//! - gallery: count `u32`, then per reference its name (`u8` length + UTF-8), its
+//!   points (`u32` count + x, y `f32` each) and its strokes (`u32` count + each
+//!   stroke's end `u32`, as [`crate::strokes::from_flat`] reads them)
 
 use std::fmt;
 use std::rc::Rc;
@@ -26,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::distance;
+use crate::gallery::{Gallery, Match, Reference};
 use crate::metrics;
 use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 use crate::projection::Pca;
@@ -40,7 +45,7 @@ fn images_tensor(flat: &[f32], device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(flat.to_vec(), [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device)
 }
 /// The format this build writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A default and the inclusive bounds of one fine-tuning option.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -186,6 +191,7 @@ pub struct SessionFile {
     pub steps: u32,
     pub options: Options,
     pub items: Vec<Item>,
+    pub gallery: Vec<Reference>,
 }
 
 /// Reads a body field by field; every length is checked before it is used.
@@ -219,6 +225,14 @@ impl<'a> Reader<'a> {
         let image: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
         crate::studio::check_image(&image, what).map_err(SessionError::BadContent)?;
         Ok(image)
+    }
+    fn f32s(&mut self, n: usize) -> Result<Vec<f32>, SessionError> {
+        let bytes = self.take(n.checked_mul(4).ok_or(SessionError::Truncated)?)?;
+        Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect())
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>, SessionError> {
+        let bytes = self.take(n.checked_mul(4).ok_or(SessionError::Truncated)?)?;
+        Ok(bytes.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))).collect())
     }
     fn bool(&mut self, what: &str) -> Result<bool, SessionError> {
         match self.u8()? {
@@ -267,6 +281,15 @@ impl SessionFile {
                     put_image(&mut body, b);
                 }
             }
+        }
+        put_u32(&mut body, self.gallery.len());
+        for r in &self.gallery {
+            body.push(u8::try_from(r.name.len()).expect("a name is at most 40 characters"));
+            body.extend_from_slice(r.name.as_bytes());
+            put_u32(&mut body, r.xy.len() / 2);
+            r.xy.iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
+            put_u32(&mut body, r.ends.len());
+            r.ends.iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
         }
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&VERSION.to_le_bytes());
@@ -336,10 +359,34 @@ impl SessionFile {
             };
             items.push(item);
         }
-        if r.at != r.bytes.len() {
-            return Err(SessionError::BadContent(format!("{} bytes follow the last item", r.bytes.len() - r.at)));
+        let mut gallery = Vec::new();
+        if version >= 2 {
+            let count = r.usize()?;
+            if count > crate::gallery::MAX_REFERENCES {
+                return Err(SessionError::BadContent(format!("{count} references is more than a gallery holds")));
+            }
+            for i in 0..count {
+                let name_len = r.u8()? as usize;
+                let name = std::str::from_utf8(r.take(name_len)?)
+                    .map_err(|_| SessionError::BadContent(format!("reference {i}'s name is not text")))?
+                    .to_string();
+                let points = r.usize()?;
+                if points > crate::gallery::MAX_POINTS {
+                    return Err(SessionError::BadContent(format!("reference {i} has {points} points, more than a reference holds")));
+                }
+                let xy = r.f32s(2 * points)?;
+                let strokes = r.usize()?;
+                if strokes > points {
+                    return Err(SessionError::BadContent(format!("reference {i} has more strokes than points")));
+                }
+                let ends = r.u32s(strokes)?;
+                gallery.push(Reference::new(&name, xy, ends).map_err(|e| SessionError::BadContent(format!("reference {i}: {e}")))?);
+            }
         }
-        Ok(SessionFile { release, weights, steps, options, items })
+        if r.at != r.bytes.len() {
+            return Err(SessionError::BadContent(format!("{} bytes follow the last field", r.bytes.len() - r.at)));
+        }
+        Ok(SessionFile { release, weights, steps, options, items, gallery })
     }
 }
 
@@ -396,6 +443,7 @@ pub struct Session {
     /// Bumped on every change a snapshot would show.
     revision: u64,
     studio: Studio,
+    gallery: Gallery,
     validation: Rc<Dataset>,
     /// The map's projection and the bundled digits' embeddings it was fitted on.
     map: Option<(Pca, Vec<f32>)>,
@@ -422,6 +470,7 @@ impl Session {
             generation: 0,
             revision: 0,
             studio: Studio::new(replay, 0),
+            gallery: Gallery::default(),
             validation,
             map: None,
         })
@@ -480,6 +529,7 @@ impl Session {
         self.steps = steps;
         self.trainer = None;
         self.generation += 1;
+        self.gallery.forget_embeddings();
         self.changed();
         Ok(())
     }
@@ -544,6 +594,7 @@ impl Session {
             steps: self.steps,
             options: self.options.clone(),
             items: self.studio.items().to_vec(),
+            gallery: self.gallery.references().to_vec(),
         };
         Ok(file.encode())
     }
@@ -566,6 +617,7 @@ impl Session {
         self.set_weights(weights, custom, steps).map_err(SessionError::Weights)?;
         self.options = file.options;
         self.studio.replace(file.items);
+        self.gallery.replace(file.gallery);
         Ok(opened)
     }
 
@@ -585,6 +637,67 @@ impl Session {
     pub fn clear_items(&mut self) {
         self.studio.clear();
         self.changed();
+    }
+
+    pub fn gallery(&self) -> &[Reference] {
+        self.gallery.references()
+    }
+
+    /// Add a named drawing to the gallery; returns how many references there are.
+    pub fn add_reference(&mut self, reference: Result<Reference, String>) -> Result<usize, String> {
+        let n = self.gallery.add(reference?)?;
+        self.changed();
+        Ok(n)
+    }
+
+    pub fn remove_reference(&mut self, index: usize) -> Result<usize, String> {
+        let n = self.gallery.remove(index)?;
+        self.changed();
+        Ok(n)
+    }
+
+    pub fn clear_gallery(&mut self) {
+        self.gallery.clear();
+        self.changed();
+    }
+
+    /// Add the references of a gallery file after the visitor's, all or none;
+    /// returns how many there are.
+    pub fn import_gallery(&mut self, text: &str) -> Result<usize, String> {
+        let incoming = Gallery::parse(text)?;
+        let total = self.gallery.references().len() + incoming.len();
+        if total > crate::gallery::MAX_REFERENCES {
+            return Err(format!(
+                "the file's {} references and the gallery's {} make more than the {} a gallery holds",
+                incoming.len(),
+                self.gallery.references().len(),
+                crate::gallery::MAX_REFERENCES
+            ));
+        }
+        let all = [self.gallery.references(), &incoming].concat();
+        self.gallery.replace(all);
+        self.changed();
+        Ok(total)
+    }
+
+    pub fn export_gallery(&self) -> String {
+        self.gallery.to_json()
+    }
+
+    /// The references' images to embed with the current model, with the key to hand
+    /// back to [`Session::gallery_embedded`]; `None` when the cache is current.
+    pub fn gallery_to_embed(&self) -> Option<(u64, Vec<f32>)> {
+        self.gallery.to_embed()
+    }
+
+    pub fn gallery_embedded(&mut self, key: u64, embeddings: Vec<f32>) {
+        self.gallery.embedded(key, embeddings);
+    }
+
+    /// A drawing's embedding against the gallery: the `k` nearest names, and the
+    /// nearest's name if it is within this model's "same" threshold.
+    pub fn match_gallery(&self, embedding: &[f32], k: usize) -> Result<Match, String> {
+        self.gallery.matches(embedding, k, self.header.threshold)
     }
 
     /// Change some options; each is checked against its bounds, and nothing changes if
@@ -626,6 +739,7 @@ impl Session {
         let trainer = self.trainer.as_mut().expect("the trainer of this generation");
         let loss = trainer.settle(pending.step, &values)?;
         self.model = trainer.inference_model();
+        self.gallery.forget_embeddings();
         self.stale = true;
         self.custom = true;
         self.steps += 1;
@@ -855,9 +969,12 @@ mod tests {
         s.set_options(&OptionsUpdate { loss: Some("triplet".into()), learning_rate: Some(2e-4), batch_size: Some(8), steps: Some(7) }).unwrap();
         s.train_step().unwrap();
         s.train_step().unwrap();
+        s.add_reference(Reference::new("seven", vec![0.0, 0.0, 9.0, 0.0, 3.0, 12.0], vec![3])).unwrap();
+        s.add_reference(Reference::new("α", vec![0.0, 0.0, 5.0, 5.0, 5.0, 0.0, 0.0, 5.0], vec![2, 4])).unwrap();
         let bytes = s.to_bytes(true).unwrap();
         let mut t = session();
         assert_eq!(t.open(&bytes).unwrap(), Opened::default());
+        assert_eq!(t.gallery(), s.gallery());
         assert_eq!(t.items(), s.items());
         assert_eq!(t.options(), s.options());
         assert_eq!(t.steps(), 2);
@@ -868,7 +985,44 @@ mod tests {
         assert!(fresh.len() < 100, "{} bytes", fresh.len());
         t.open(&fresh).unwrap();
         assert_eq!(values(&t), values(&session()));
-        assert!(t.items().is_empty());
+        assert!(t.items().is_empty() && t.gallery().is_empty());
+    }
+
+    /// Embed the gallery's references the way the engine does, on the CPU.
+    fn embed_gallery(s: &mut Session) {
+        let (key, images) = s.gallery_to_embed().expect("something to embed");
+        let e = s.embed(&images).into_data().try_to_vec::<f32>().unwrap();
+        s.gallery_embedded(key, e);
+    }
+
+    #[test]
+    fn the_gallery_matches_at_the_models_threshold_and_is_embedded_again_after_the_model_changes() {
+        let mut s = taught();
+        let vertical = |x: f32| (vec![x, 0.0, x, 20.0], vec![2]);
+        let horizontal = (vec![0.0, 5.0, 20.0, 5.0], vec![2]);
+        s.add_reference(Reference::new("bar", vertical(3.0).0, vertical(3.0).1)).unwrap();
+        s.add_reference(Reference::new("dash", horizontal.0.clone(), horizontal.1.clone())).unwrap();
+        let query = crate::strokes::strokes_to_mnist(&[50.0, 10.0, 52.0, 90.0], &[2]).unwrap();
+        let e = s.embed(&query).into_data().try_to_vec::<f32>().unwrap();
+        assert!(s.match_gallery(&e, 3).is_err(), "not embedded yet");
+        embed_gallery(&mut s);
+        let m = s.match_gallery(&e, 3).unwrap();
+        assert_eq!(m.nearest[0].name, "bar", "{m:?}");
+        assert_eq!(m.label.is_some(), m.nearest[0].distance < s.header().threshold);
+        // A fine-tuning step or a model change: the cache is gone, the references stay.
+        s.train_step().unwrap();
+        assert!(s.gallery_to_embed().is_some(), "embedded again after a step");
+        embed_gallery(&mut s);
+        s.reset();
+        assert!(s.gallery_to_embed().is_some(), "embedded again after a reset");
+        assert_eq!(s.gallery().len(), 2);
+        let revision = s.revision();
+        s.remove_reference(0).unwrap();
+        assert!(s.revision() > revision);
+        assert_eq!(s.import_gallery(&s.export_gallery()).unwrap(), 2, "an import adds after the visitor's references");
+        assert_eq!(s.gallery()[1].name, "dash");
+        s.clear_gallery();
+        assert!(s.gallery().is_empty());
     }
 
     #[test]
@@ -879,12 +1033,17 @@ mod tests {
             steps: 3,
             options: Options { loss: LossKind::Triplet, learning_rate: 0.5, batch_size: 2, steps: 1 },
             items: vec![],
+            gallery: vec![Reference::new("é", vec![1.0, 2.0, 3.0, 4.0], vec![2]).unwrap()],
         };
         let bytes = file.encode();
         let mut body = vec![2, b'a', b'b', 0, 0, 0, 0, 3, 0, 0, 0, 1];
         body.extend_from_slice(&0.5f64.to_le_bytes());
         body.extend_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
-        let mut expected = b"SIAMSESS\x01\0\0\0".to_vec();
+        // The gallery: one reference named "é" (2 UTF-8 bytes), 2 points, 1 stroke ending at 2.
+        body.extend_from_slice(&[1, 0, 0, 0, 2, 0xc3, 0xa9, 2, 0, 0, 0]);
+        [1.0f32, 2.0, 3.0, 4.0].iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
+        body.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0]);
+        let mut expected = b"SIAMSESS\x02\0\0\0".to_vec();
         expected.extend_from_slice(&(body.len() as u32).to_le_bytes());
         expected.extend_from_slice(&body);
         let crc = crc32fast::hash(&expected);
@@ -893,10 +1052,39 @@ mod tests {
         assert_eq!(SessionFile::decode(&bytes).unwrap(), file);
     }
 
+    /// `file` written in version 1's layout: no gallery.
+    fn version_1(file: &SessionFile) -> Vec<u8> {
+        let v2 = SessionFile { gallery: vec![], ..file.clone() }.encode();
+        let body = &v2[16..v2.len() - 8]; // without the gallery's count (0) and the CRC
+        let mut out = b"SIAMSESS\x01\0\0\0".to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_version_1_session_opens_with_an_empty_gallery() {
+        let mut s = taught();
+        s.train_step().unwrap();
+        let file = SessionFile::decode(&s.to_bytes(true).unwrap()).unwrap();
+        let old = version_1(&file);
+        assert_eq!(&old[8..12], &[1, 0, 0, 0]);
+        let mut t = session();
+        t.add_reference(Reference::new("x", vec![0.0, 0.0, 1.0, 1.0], vec![2])).unwrap();
+        t.open(&old).unwrap();
+        assert_eq!(t.items(), s.items());
+        assert_eq!(values(&t), values(&s));
+        assert!(t.gallery().is_empty(), "version 1 had no gallery");
+        assert_eq!(&t.to_bytes(true).unwrap()[8..12], &[2, 0, 0, 0], "and is saved as version 2");
+    }
+
     #[test]
     fn every_truncation_and_bit_flip_is_refused_by_name() {
         let mut s = session();
         s.add(Item::example(&bar(6), 1)).unwrap();
+        s.add_reference(Reference::new("star", vec![0.0, 0.0, 4.0, 1.0, 2.0, 5.0], vec![2, 3])).unwrap();
         s.add(Item::pair(&bar(7), &bar(19), true)).unwrap();
         let bytes = s.to_bytes(true).unwrap();
         for n in 0..bytes.len() {
@@ -911,7 +1099,7 @@ mod tests {
                 let e = SessionFile::decode(&b).unwrap_err();
                 let ok = match at {
                     0..8 => e == SessionError::NotSession,
-                    8..12 => matches!(e, SessionError::UnsupportedVersion(v) if v != 1),
+                    8..12 => matches!(e, SessionError::UnsupportedVersion(v) if v != 1 && v != VERSION),
                     12..16 => matches!(e, SessionError::Truncated | SessionError::Corrupt),
                     _ => e == SessionError::Corrupt,
                 };
@@ -920,7 +1108,7 @@ mod tests {
         }
         assert_eq!(SessionFile::decode(&[bytes.clone(), vec![0]].concat()).unwrap_err(), SessionError::Corrupt);
         assert_eq!(SessionError::Truncated.to_string(), "the session file is truncated");
-        assert_eq!(SessionError::UnsupportedVersion(2).to_string(), "session version 2 is not supported (this build reads versions 1 to 1)");
+        assert_eq!(SessionError::UnsupportedVersion(3).to_string(), "session version 3 is not supported (this build reads versions 1 to 2)");
     }
 
     /// A file with a valid checksum around `edit`ed fields.
@@ -941,6 +1129,9 @@ mod tests {
             (crafted(|f| f.items[2] = Item::Pair { a: flat(f32::NAN), b: flat(0.0), same: true }), "the session file is invalid: item 2's first image: value 0 is not a finite number"),
             (crafted(|f| f.weights = Some(b"SIAMDIGW not really".to_vec())), "the session's weights are unusable: the weights file is truncated"),
             (crafted(|f| f.weights = Some(vec![7; 40])), "the session's weights are unusable: not a siamese-digits weights file"),
+            (crafted(|f| f.gallery = vec![Reference { name: String::new(), xy: vec![0.0, 0.0], ends: vec![1] }]), "the session file is invalid: reference 0: name the drawing first"),
+            (crafted(|f| f.gallery = vec![Reference { name: "x".into(), xy: vec![0.0, f32::NAN], ends: vec![1] }]), "the session file is invalid: reference 0: value 1 is not a finite number"),
+            (crafted(|f| f.gallery = vec![Reference { name: "x".into(), xy: vec![0.0, 0.0], ends: vec![1, 1] }]), "the session file is invalid: reference 0 has more strokes than points"),
         ];
         for (bytes, message) in cases {
             let e = s.open(&bytes).unwrap_err();

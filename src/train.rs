@@ -265,16 +265,25 @@ pub struct Progress {
 
 /// Train for `steps` steps with a cosine-decaying learning rate. Reads every loss
 /// back synchronously: a native / CPU loop (the browser drives [`Trainer::step`] itself).
-pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, mut report: impl FnMut(Progress)) -> Result<(), String> {
+pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, report: impl FnMut(Progress)) -> Result<(), String> {
     let config = trainer.config.clone();
-    let mut sampler = Sampler::new(set, config.seed, config.augment).map_err(|e| e.to_string())?;
-    if config.augment {
-        sampler = sampler.with_strokes(set, config.drawn);
-    }
+    let mut sampler = digit_sampler(set, &config)?;
+    fit_with(trainer, steps, |n| Batch::sample(&mut sampler, set, config.loss, n), report)
+}
+
+/// The sampler of `set`'s digits that `config` asks for (augmented, part of them as strokes).
+pub fn digit_sampler(set: &Dataset, config: &TrainConfig) -> Result<Sampler, String> {
+    let sampler = Sampler::new(set, config.seed, config.augment).map_err(|e| e.to_string())?;
+    Ok(if config.augment { sampler.with_strokes(set, config.drawn) } else { sampler })
+}
+
+/// [`fit`] with batches of `n` from `batches(n)` (the background mixture, say).
+pub fn fit_with(trainer: &mut Trainer, steps: usize, mut batches: impl FnMut(usize) -> Batch, mut report: impl FnMut(Progress)) -> Result<(), String> {
+    let config = trainer.config.clone();
     for step in 0..steps {
         let progress = step as f64 / steps as f64;
         let lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
-        let batch = Batch::sample(&mut sampler, set, config.loss, config.batch_size);
+        let batch = batches(config.batch_size);
         let taken = trainer.step(&batch, lr);
         let values = taken.values.to_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         let loss = trainer.settle(taken, &values).map_err(|e| format!("step {}: {e}", step + 1))?;

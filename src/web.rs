@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use crate::backend::cpu;
 use crate::data::Dataset;
 use crate::distance::euclidean_host;
+use crate::gallery::Reference;
 use crate::gpu::{self, Runtime};
 use crate::model::IMAGE_PIXELS;
 use crate::preprocess::{raster_to_mnist, rgba_to_gray};
@@ -378,6 +379,65 @@ impl Engine {
     #[wasm_bindgen(getter, js_name = itemCount)]
     pub fn item_count(&self) -> usize {
         self.session(|s| s.items().len())
+    }
+
+    /// The gallery's references in the order added: `[{ name, image }]`, `image` the
+    /// 28×28 input the network sees of the reference's strokes.
+    pub fn gallery(&self) -> Result<Array, JsError> {
+        let list = Array::new();
+        for r in self.session(|s| s.gallery().to_vec()) {
+            list.push(&object(&[("name", r.name.as_str().into()), ("image", floats(&r.image()))])?);
+        }
+        Ok(list)
+    }
+
+    #[wasm_bindgen(getter, js_name = galleryCount)]
+    pub fn gallery_count(&self) -> usize {
+        self.session(|s| s.gallery().len())
+    }
+
+    /// Add a drawing (pen strokes, as `preprocessStrokes` takes them) under `name`;
+    /// returns how many references there are.
+    #[wasm_bindgen(js_name = addReference)]
+    pub fn add_reference(&self, name: &str, xy: Vec<f32>, ends: Vec<u32>) -> Result<usize, JsError> {
+        self.session_mut(|s| s.add_reference(Reference::new(name, xy, ends))).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = removeReference)]
+    pub fn remove_reference(&self, index: usize) -> Result<usize, JsError> {
+        self.session_mut(|s| s.remove_reference(index)).map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = clearGallery)]
+    pub fn clear_gallery(&self) {
+        self.session_mut(|s| s.clear_gallery());
+    }
+
+    /// The gallery as a JSON file (its references' strokes and names).
+    #[wasm_bindgen(js_name = exportGallery)]
+    pub fn export_gallery(&self) -> String {
+        self.session(|s| s.export_gallery())
+    }
+
+    /// Add a gallery file's references after the visitor's: all of them, or, if one
+    /// is bad, none; returns how many there are.
+    #[wasm_bindgen(js_name = importGallery)]
+    pub fn import_gallery(&self, text: &str) -> Result<usize, JsError> {
+        self.session_mut(|s| s.import_gallery(text)).map_err(err)
+    }
+
+    /// A drawing's embedding against the gallery: `{ label, nearest: [{ name, distance }] }`,
+    /// the `k` nearest names, and `label` the nearest's if it is within the threshold
+    /// (`null`: none of these). Embeds the references first if the model changed.
+    #[wasm_bindgen(js_name = matchGallery)]
+    pub async fn match_gallery(&self, embedding: Vec<f32>, k: usize) -> Result<JsValue, JsError> {
+        // A change while the references were being embedded makes that result stale: again.
+        for _ in 0..3 {
+            let Some((key, images)) = self.session(|s| s.gallery_to_embed()) else { break };
+            let embedded = self.embed_checked(images).await?;
+            self.session_mut(|s| s.gallery_embedded(key, embedded));
+        }
+        to_js(&self.session(|s| s.match_gallery(&embedding, k)).map_err(err)?)
     }
 
     /// Add a drawn digit with its label; returns how many items there are.
