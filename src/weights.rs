@@ -421,7 +421,8 @@ mod tests {
         let (_, shapes) = collect(&SiameseNetwork::new(&config, &device));
         let header = header_for("default", &config, 0.5, "", shapes);
         for (v, expected) in [(1.0 + 2f32.powi(-11), 1.0), (1.0 + 3.0 * 2f32.powi(-11), 1.0 + 2f32.powi(-9))] {
-            let (model, _) = from_bytes(&encode(&header, &vec![v; 83_040]), &device).unwrap();
+            let params = SiameseNetwork::new(&config, &device).num_params();
+            let (model, _) = from_bytes(&encode(&header, &vec![v; params]), &device).unwrap();
             let rounded = round_to_half(model);
             let (flat, _) = collect(&rounded);
             assert!(flat.into_data().iter::<f32>().all(|x| x == expected), "{v} → {expected}");

@@ -2,22 +2,30 @@
 // any blog post. One <script type="module" src=".../embed.js"> and one tag:
 //
 //   <siamese-digits mode="compare"></siamese-digits>   two pads and the distance
-//   <siamese-digits mode="full"></siamese-digits>      + embedding map and fine-tuning studio
+//   <siamese-digits mode="gallery"></siamese-digits>   + a gallery of named drawings, each pad matched against it
+//   <siamese-digits mode="full"></siamese-digits>      + the gallery, the embedding map and the fine-tuning studio
 //
-// Attributes: mode (compare | full), backend (auto | webgpu | cpu; the page's
-// ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to this file,
-// read when the engine starts). Changing mode or backend later takes effect at once;
-// a removed element lets go of its listeners, observer and pending frame.
+// Attributes: mode (compare | gallery | full), backend (auto | webgpu | cpu; the
+// page's ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to
+// this file, read when the engine starts), gallery (URL of a gallery file the page
+// ships, e.g. one saved with "Download gallery", relative to the page: added once,
+// after the visitor's saved session is restored, and only to an empty gallery).
+// mode="gallery" and "full" keep the visitor's session in this browser. Changing
+// mode or backend later takes effect at once; a removed element lets go of its
+// listeners, observer and pending frame.
 // The engine runs in one worker per page (worker-client.js), started when the first
 // element scrolls into view; this file only draws and shows what the engine answers.
-// The fine-tuning studio's UI is studio.js.
+// The fine-tuning studio's UI is studio.js, the gallery's gallery.js; saved.js keeps
+// the visitor's session (gallery included) in this browser.
 
 import { Coalescer, getClient } from './worker-client.js';
 import { Pad } from './pad.js';
 import { DIGIT_COLOURS, drawDigit, drawMap } from './charts.js';
 import { Studio, studioTemplate } from './studio.js';
+import { Gallery, galleryTemplate } from './gallery.js';
 
 const HERE = new URL('.', import.meta.url);
+const MODES = ['compare', 'gallery', 'full'];
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 /** Testing aids (buttons that break things on purpose) answer only where the URL asks: `?testing`. */
 const TESTING = new URLSearchParams(location.search).has('testing');
@@ -26,7 +34,8 @@ const TESTING = new URLSearchParams(location.search).has('testing');
 let announceReady;
 window.siameseReady ??= new Promise((resolve) => { announceReady = resolve; });
 
-function template(full) {
+function template(mode) {
+  const full = mode === 'full';
   const pad = (id) => `
     <figure class="pad">
       <canvas data-testid="pad-${id}" class="draw" tabindex="0" aria-label="Drawing pad ${id.toUpperCase()}: draw a digit, or type one to place a sample of it; Ctrl+Z undoes, Delete clears"></canvas>
@@ -40,7 +49,7 @@ function template(full) {
     </figure>`;
   return `
     <link rel="stylesheet" href="${new URL('embed.css', HERE)}">
-    <div class="app ${full ? 'full' : 'compare'}">
+    <div class="app ${mode}">
       <div class="top">
         <span class="badge" data-testid="backend" title="">loading…</span>
         <label class="backend-choice">Backend
@@ -55,6 +64,7 @@ function template(full) {
         <div class="bar" role="meter" aria-label="Distance" aria-valuemin="0" aria-valuemax="2" aria-valuenow="0" aria-valuetext="no distance yet"><div class="fill"></div><div class="mark" title="threshold"></div></div>
         <div class="scale"><span>0 · identical</span><span class="threshold-label"></span><span>far apart</span></div>
       </div>
+      ${mode === 'compare' ? '' : galleryTemplate()}
       ${full ? `
       <section class="map-section">
         <h3>Where the drawings land</h3>
@@ -100,15 +110,20 @@ class SiameseDigits extends HTMLElement {
 
   render() {
     this.events = new AbortController();
-    this.full = this.getAttribute('mode') === 'full';
-    this.root.innerHTML = template(this.full);
+    const mode = MODES.includes(this.getAttribute('mode')) ? this.getAttribute('mode') : 'compare';
+    this.full = mode === 'full';
+    this.root.innerHTML = template(mode);
     this.$ = (s) => this.root.querySelector(s);
     this.$$ = (s) => [...this.root.querySelectorAll(s)];
     this.pads = { a: new Pad(this.$('[data-testid=pad-a]')), b: new Pad(this.$('[data-testid=pad-b]')) };
     this.images = { a: null, b: null }; // what the network sees of each pad, from the last update
-    // aria-busy on the distance says whether it still lags behind the ink on the pads.
-    this.live = new Coalescer(() => this.update(), (busy) => this.$('[data-testid=distance]').setAttribute('aria-busy', String(busy)));
+    // aria-busy on what the engine answers for the pads (the distance, the gallery's
+    // matches) says whether it still lags behind the ink on them.
+    this.live = new Coalescer(() => this.update(), (busy) => {
+      for (const el of this.$$('[aria-busy]')) el.setAttribute('aria-busy', String(busy));
+    });
     this.studio = this.full ? new Studio(this) : null;
+    this.gallery = mode === 'compare' ? null : new Gallery(this, TESTING);
     this.bind();
     drawDigit(this.$('[data-seen=a]'), null);
     drawDigit(this.$('[data-seen=b]'), null);
@@ -151,6 +166,7 @@ class SiameseDigits extends HTMLElement {
       if (b.dataset.action === 'clear') this.pads[b.dataset.pad].clear();
       else if (b.dataset.action === 'retry') this.retry();
       else if (b.dataset.action === 'undo') this.pads[b.dataset.pad].undo();
+      else if (b.closest('.gallery')) this.gallery.click(b);
       else this.studio?.click(b);
     });
     this.$('[data-action=backend]').addEventListener('change', (e) => this.switchBackend(e.target.value));
@@ -194,9 +210,12 @@ class SiameseDigits extends HTMLElement {
       this.client = client;
       progress.hidden = true;
       this.showBackend(info);
-      const note = this.studio ? await this.studio.restore() : '';
+      // The gallery and the studio show the visitor's session once it is restored
+      // (saved.js: once per page, one note for both; mode="compare" has neither).
+      const [note] = await Promise.all([this.gallery?.restore(), this.studio?.restore()]);
       if (this.full) await this.refreshMap();
       this.status(`${note || 'Ready.'} Draw a digit on each pad.`);
+      this.gallery?.addPageGallery(); // its note follows this one
       announceReady?.(info);
       this.live.request();
     } catch (e) {
@@ -251,6 +270,34 @@ class SiameseDigits extends HTMLElement {
     }
   }
 
+  /** Run `work` with the controls disabled and `text` in the status line; nothing while other work runs. */
+  async whileBusy(text, work) {
+    if (!this.client || this.busy) return;
+    this.setBusy(true);
+    this.status(text, true);
+    try {
+      await work();
+    } finally {
+      this.setBusy(false);
+      this.live.request();
+    }
+  }
+
+  /** A list entry's button (the studio's and the gallery's lists): `action` on entry `index`, disabled while work runs. */
+  listButton(action, index, text, label) {
+    const button = Object.assign(document.createElement('button'), { type: 'button', textContent: text, disabled: this.busy });
+    Object.assign(button.dataset, { action, index: String(index) });
+    button.setAttribute('aria-label', label);
+    return button;
+  }
+
+  /** Offer `data` (bytes or text) as a download named `name`. */
+  offer(data, name, type = 'application/octet-stream') {
+    const url = URL.createObjectURL(new Blob([data], { type }));
+    Object.assign(document.createElement('a'), { href: url, download: name }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
   barPosition(d) {
     return Math.min(100, (d / 1.6) * 100); // unit-norm embeddings: distances lie in [0, 2]
   }
@@ -292,6 +339,7 @@ class SiameseDigits extends HTMLElement {
     }
     this.marks = ['a', 'b'].filter((id) => result?.xy[id]).map((id) => ({ label: id.toUpperCase(), xy: result.xy[id] }));
     this.summariseMap(result?.nearest);
+    this.gallery?.show(result?.match);
     this.drawMap();
   }
 

@@ -7,7 +7,9 @@
 // moves the engine's session there (weights, training set, options, steps: one byte
 // format, Rust's); if the GPU fails, the session moves back to the CPU module. All
 // computing — preprocessing included — is Rust; this file only routes messages and
-// moves sessions between the two modules; it keeps no copy of the session.
+// moves sessions between the two modules; it keeps no copy of the session (nor of
+// the gallery's embeddings: the engine embeds its references again when the model
+// changes).
 //
 // Protocol: requests `{ id, op, args }` → replies `{ id, result }` or
 // `{ id, error, fatal }` (fatal: the wasm instance trapped, restart the worker);
@@ -38,8 +40,8 @@ function info() {
 
 /**
  * The session as the page keeps it: its bytes (for storage and for a restarted
- * worker), its items (for the thumbnails), steps, options and revision, all read
- * from one engine.
+ * worker), its items and gallery (for the thumbnails), steps, options and revision,
+ * all read from one engine.
  */
 async function snapshot() {
   const source = engine;
@@ -49,7 +51,7 @@ async function snapshot() {
     revision = source.revision;
     bytes = await source.exportSession(); // on WebGPU a read: other calls may run meanwhile
   } while (revision !== source.revision);
-  return { bytes, items: source.items(), steps: source.steps, options: source.options, revision, info: info() };
+  return { bytes, items: source.items(), gallery: source.gallery(), steps: source.steps, options: source.options, revision, info: info() };
 }
 
 /** Fetch a wasm with progress events and compile it while it streams. */
@@ -227,27 +229,31 @@ const ops = {
   },
 
   /**
-   * Both pads → what the network sees, the distance, and, once the map is fitted,
-   * where they land on it and the labels of the 5 map digits nearest each.
+   * Both pads → what the network sees, the distance, once the map is fitted where
+   * they land on it and the labels of the 5 map digits nearest each, and while the
+   * gallery holds references each drawing's match against them (`{ label, nearest }`:
+   * the 3 nearest names; null for an empty pad or gallery).
    */
   async compare({ a, b }) {
     lastDrawing = performance.now();
     const images = { a: preprocess(a), b: preprocess(b) };
-    const result = { images, distance: null, xy: { a: null, b: null }, nearest: { a: null, b: null } };
+    const result = { images, distance: null, xy: { a: null, b: null }, nearest: { a: null, b: null }, match: { a: null, b: null } };
     const embeddings = { a: null, b: null };
+    const matching = engine.galleryCount > 0;
     if (images.a && images.b) {
       const { distance, a: ea, b: eb } = await engine.compare(images.a, images.b);
       result.distance = distance;
       Object.assign(embeddings, { a: ea, b: eb });
-    } else if (mapReady) {
+    } else if (mapReady || matching) {
       for (const id of ['a', 'b']) if (images[id]) embeddings[id] = await engine.embed(images[id]);
     }
-    if (mapReady) {
-      for (const id of ['a', 'b']) {
-        if (!embeddings[id]) continue;
+    for (const id of ['a', 'b']) {
+      if (!embeddings[id]) continue;
+      if (mapReady) {
         result.xy[id] = engine.project(embeddings[id]);
         result.nearest[id] = [...engine.nearest(embeddings[id], 5)];
       }
+      if (matching) result.match[id] = await engine.matchGallery(embeddings[id], 3);
     }
     return result;
   },
@@ -288,6 +294,38 @@ const ops = {
   clearItems() {
     engine.clearItems();
     return snapshot();
+  },
+
+  /**
+   * `{ name, pad }`: a pad's drawing (`Pad.transferable()`, null when empty) kept in
+   * the gallery under `name`; the engine checks both.
+   */
+  addReference({ name, pad }) {
+    // References are kept as strokes, so that a new model can embed them again.
+    if (pad?.rgba) throw new Error('a typed sample cannot be a reference: draw on the pad instead');
+    engine.addReference(name, new Float32Array(pad?.xy ?? 0), new Uint32Array(pad?.ends ?? 0));
+    return snapshot();
+  },
+
+  removeReference(index) {
+    engine.removeReference(index);
+    return snapshot();
+  },
+
+  clearGallery() {
+    engine.clearGallery();
+    return snapshot();
+  },
+
+  /** A gallery file's text: its references join the visitor's, all of them or, if one is bad, none. */
+  importGallery(text) {
+    engine.importGallery(text);
+    return snapshot();
+  },
+
+  /** The gallery as a file's text (JSON). */
+  exportGallery() {
+    return engine.exportGallery();
   },
 
   /** Some of `{ loss, learningRate, batchSize, steps }`; the engine checks them against its bounds. */

@@ -1,12 +1,13 @@
-// What the studio keeps in this browser (IndexedDB): the engine's session (its bytes,
+// What the page keeps in this browser (IndexedDB): the engine's session (its bytes,
 // tagged with the release they were saved under) and a history of saved models, so
-// nothing fine-tuned is lost on the next visit or a new release. No DOM, no engine here.
+// nothing fine-tuned or named is lost on the next visit or a new release. No DOM, no
+// engine here: saved.js restores and saves the session.
 //
 // Schema, by database version (one store, `weights`):
 //   1: `fine-tuned` (weights file bytes), `examples` (items).
 //   2: `model` ({ bytes, release }), `examples`.
 //   3: `session` ({ bytes, release }), `history` (saved models, newest first), and
-//      `examples` only until the studio has moved them into the session. Upgrading
+//      `examples` only until the page has moved them into the session. Upgrading
 //      puts a version-1 `fine-tuned` (release null: older than any that records it)
 //      or a version-2 `model` into `history`, date and steps unknown.
 
@@ -78,7 +79,7 @@ const stored = (key) => ({
 /** The engine's session: `{ bytes, release }`, `release` being `Engine.release` when it was saved. */
 export const savedSession = stored('session');
 
-/** Items a version-1 or -2 page saved, for the studio to move into the session once. */
+/** Items a version-1 or -2 page saved, for saved.js to move into the session once. */
 export const legacyExamples = stored('examples');
 
 /**

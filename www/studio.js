@@ -2,22 +2,16 @@
 // set the fine-tuning options, train, compare scores before and after, restore a
 // saved model, reset, download and upload weights or the whole session. The session
 // (training set, options, weights, steps) is the engine's, one per page: every studio
-// shows the client's last snapshot of it. storage.js keeps it, and the saved models.
+// shows the client's last snapshot of it. saved.js keeps it in this browser, and
+// the saved models.
 
 import { nextFrame } from './worker-client.js';
 import { drawDigit, drawLoss } from './charts.js';
-import { legacyExamples, savedModels, savedSession } from './storage.js';
+import { savedModels } from './storage.js';
+import { keepModel, models, restoreSession, sessionSaved, storageProblem, whenSaved } from './saved.js';
 
 const percent = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-/** A storage failure in words (a full disk, say). */
-const storageProblem = (e) => `this browser's storage refused it (${e?.name ?? 'Error'}: ${e?.message ?? e})`;
-/** Offer `bytes` as a download named `name`. */
-function offer(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  Object.assign(document.createElement('a'), { href: url, download: name }).click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 /** A saved model in words, for the status line. */
 const describe = (model) => (model.date == null ? 'the model saved by an earlier version of this page' : `the model saved ${new Date(model.date).toLocaleString()}`);
 
@@ -74,101 +68,6 @@ export function studioTemplate(testing) {
       </section>`;
 }
 
-// What the page keeps in this browser, once per page whatever the number of studios.
-
-let restoring = null; // the page restores what was saved once, for every studio
-/** Fires `change` when a model is added to the saved models: every studio shows the list. */
-const models = new EventTarget();
-
-async function keepModel(model) {
-  await savedModels.add(model);
-  models.dispatchEvent(new Event('change'));
-}
-
-let sessionWrites = Promise.resolve(); // settles with the newest write asked for
-let newest = null; // the newest snapshot asked to be saved
-/** Save a snapshot of the session: one write at a time, skipping to the newest. */
-function saveSession(snapshot) {
-  if (snapshot !== newest) {
-    newest = snapshot;
-    sessionWrites = sessionWrites.catch(() => {}).then(() =>
-      (newest === snapshot ? savedSession.save({ bytes: snapshot.bytes, release: snapshot.info.release }) : undefined));
-  }
-  return sessionWrites;
-}
-
-/** `done`, once the session's writes so far have ended; with what the storage refused, if it did. */
-async function whenSaved(done) {
-  try {
-    await sessionWrites;
-    return done;
-  } catch (e) {
-    return `${done} It could not be saved in this browser: ${storageProblem(e)}. What was saved before is kept.`;
-  }
-}
-
-/**
- * Bring back what was saved (the session; a training set a version-2 page saved),
- * then save the session after every change. Resolves to a note for the status line.
- */
-async function restoreSaved(client) {
-  const notes = [];
-  let changed = false; // the session now differs from the saved one
-  let keepSaving = true;
-  let saved;
-  try {
-    saved = await savedSession.load();
-  } catch (e) {
-    notes.push(`Your saved session could not be read: ${storageProblem(e)}.`);
-  }
-  if (saved) {
-    try {
-      const setAside = await client.openSession(new Uint8Array(saved.bytes));
-      if (setAside) {
-        changed = true;
-        try {
-          await keepModel({ bytes: setAside.weights, release: setAside.release, date: Date.now(), steps: setAside.steps, accuracy: null });
-          notes.push('The shipped model was updated since you fine-tuned yours; yours is kept under Saved models.');
-        } catch (e) {
-          // The saved session still holds it: leave that as it is for the next visit.
-          keepSaving = false;
-          notes.push(`The shipped model was updated since you fine-tuned yours, and yours could not be added to Saved models (${storageProblem(e)}); it stays in your saved session for the next visit, and nothing is saved in this one.`);
-        }
-      } else if (client.snapshot.steps > 0) notes.push('Restored your fine-tuned model.');
-    } catch (e) {
-      notes.push(`Your saved session could not be opened (${e.message ?? e}); the shipped model is in use. Your saved models are kept.`);
-    }
-  }
-  // A training set a version-2 page saved moves into the session, once.
-  const legacy = await legacyExamples.load().catch(() => undefined);
-  let dropped = 0;
-  if (Array.isArray(legacy)) {
-    for (const item of legacy) {
-      try {
-        await client.addItem(item);
-      } catch {
-        dropped++; // say, saved by an older version in a shape the engine refuses
-      }
-    }
-    changed = true;
-  }
-  const n = client.items.length;
-  if (n) notes.push(`Restored ${plural(n, 'training example')}.`);
-  if (dropped) notes.push(`${dropped} saved example${dropped === 1 ? ' was' : 's were'} unreadable and dropped.`);
-  if (!keepSaving) return notes.join(' ');
-  const failed = (e) => `Your session could not be saved: ${storageProblem(e)}. What was saved before is kept.`;
-  client.addEventListener('session', ({ detail }) => saveSession(detail).catch((e) => client.emit('note', failed(e))));
-  if (changed) {
-    try {
-      await saveSession(client.snapshot);
-      if (Array.isArray(legacy)) await legacyExamples.clear();
-    } catch (e) {
-      notes.push(failed(e));
-    }
-  }
-  return notes.join(' ');
-}
-
 export class Studio {
   /** `host`: the <siamese-digits> element (its pads, images, status line, map). */
   constructor(host) {
@@ -210,8 +109,7 @@ export class Studio {
     models.addEventListener('change', () => this.renderHistory(), { signal });
     this.setUpOptions();
     this.renderSession();
-    restoring ??= restoreSaved(this.client);
-    const note = await restoring;
+    const note = await restoreSession(this.client);
     await this.renderHistory();
     return note;
   }
@@ -312,17 +210,9 @@ export class Studio {
       }
       const caption = document.createElement('span');
       caption.textContent = item.kind === 'example' ? String(item.label) : item.same ? '=' : '≠';
-      li.append(caption, this.indexButton('remove', index, '×', `Remove ${item.kind === 'example' ? `example ${item.label}` : 'pair'}`));
+      li.append(caption, this.host.listButton('remove', index, '×', `Remove ${item.kind === 'example' ? `example ${item.label}` : 'pair'}`));
       return li;
     }));
-  }
-
-  /** A list entry's button: `action` on entry `index`, disabled while work runs. */
-  indexButton(action, index, text, label) {
-    const button = Object.assign(document.createElement('button'), { type: 'button', textContent: text, disabled: this.host.busy });
-    Object.assign(button.dataset, { action, index: String(index) });
-    button.setAttribute('aria-label', label);
-    return button;
   }
 
   /** The saved models, newest first, each with a button that brings it back. */
@@ -338,7 +228,7 @@ export class Studio {
       const li = document.createElement('li');
       const field = (name, text) => Object.assign(document.createElement('span'), { className: name, textContent: text });
       const release = model.release == null ? 'an earlier release' : `release ${model.release}${model.release === current ? ' (current)' : ''}`;
-      const restore = this.indexButton('restore-model', index, 'Restore', `Restore ${describe(model)}`);
+      const restore = this.host.listButton('restore-model', index, 'Restore', `Restore ${describe(model)}`);
       li.append(
         field('when', model.date == null ? 'date unknown' : new Date(model.date).toLocaleString()),
         field('release', release),
@@ -358,26 +248,13 @@ export class Studio {
     return scores;
   }
 
-  /** Run `work` with the controls disabled and `text` in the status line. */
-  async busy(text, work) {
-    if (!this.client || this.host.busy) return;
-    this.host.setBusy(true);
-    this.host.status(text, true);
-    try {
-      await work();
-    } finally {
-      this.host.setBusy(false);
-      this.host.live.request();
-    }
-  }
-
   /** Add the model in use to the saved models, and let the session's save end; resolves to a storage problem in words, or ''. */
   async keepCurrent(accuracy) {
     const bytes = await this.client.exportWeights();
     const { steps, info } = this.client.snapshot;
     try {
       await keepModel({ bytes, release: info.release, date: Date.now(), steps, accuracy: Number.isFinite(accuracy) ? accuracy : null });
-      await sessionWrites;
+      await sessionSaved();
       return '';
     } catch (e) {
       return storageProblem(e);
@@ -431,7 +308,7 @@ export class Studio {
   async restoreModel(index) {
     const model = this.models[index];
     if (!model) return;
-    await this.busy(`Restoring ${describe(model)}…`, async () => {
+    await this.host.whileBusy(`Restoring ${describe(model)}…`, async () => {
       try {
         await this.client.importWeights(new Uint8Array(model.bytes));
         await this.host.refreshMap();
@@ -443,7 +320,7 @@ export class Studio {
   }
 
   reset() {
-    return this.busy('Resetting…', async () => {
+    return this.host.whileBusy('Resetting…', async () => {
       try {
         await this.client.reset();
         await this.host.refreshMap();
@@ -457,7 +334,7 @@ export class Studio {
 
   async download() {
     try {
-      offer(await this.client.exportWeights(), 'siamese-digits-weights.bin');
+      this.host.offer(await this.client.exportWeights(), 'siamese-digits-weights.bin');
     } catch (e) {
       this.host.status(`Could not export the weights: ${e.message ?? e}`);
     }
@@ -465,7 +342,7 @@ export class Studio {
 
   async downloadSession() {
     try {
-      offer((await this.client.refreshSnapshot()).bytes, 'siamese-digits-session.bin');
+      this.host.offer((await this.client.refreshSnapshot()).bytes, 'siamese-digits-session.bin');
     } catch (e) {
       this.host.status(`Could not export the session: ${e.message ?? e}`);
     }
@@ -473,7 +350,7 @@ export class Studio {
 
   async upload(file) {
     if (!file) return;
-    await this.busy(`Loading ${file.name}…`, async () => {
+    await this.host.whileBusy(`Loading ${file.name}…`, async () => {
       try {
         await this.client.importWeights(new Uint8Array(await file.arrayBuffer()));
       } catch (e) {
@@ -494,7 +371,7 @@ export class Studio {
   /** Replace the whole session with a downloaded one; a bad file is refused and the session stays. */
   async openSession(file) {
     if (!file) return;
-    await this.busy(`Opening ${file.name}…`, async () => {
+    await this.host.whileBusy(`Opening ${file.name}…`, async () => {
       let setAside;
       try {
         setAside = await this.client.openSession(new Uint8Array(await file.arrayBuffer()));

@@ -23,10 +23,11 @@ function spawn() {
  * (detail: info, a new worker took over), `note` (detail: text for the status line),
  * `session` (detail: the new snapshot, after the session changed).
  *
- * A snapshot is `{ bytes, items, steps, options, revision, info }`: the session's
- * bytes, its training set (`{ kind: 'example', image, label } | { kind: 'pair', a, b,
- * same }`, in order added), the fine-tuning steps on its weights, its options
- * (`{ loss, learningRate, batchSize, steps }`) and the engine's info then.
+ * A snapshot is `{ bytes, items, gallery, steps, options, revision, info }`: the
+ * session's bytes, its training set (`{ kind: 'example', image, label } | { kind:
+ * 'pair', a, b, same }`, in order added), its gallery (`{ name, image }`, in order
+ * added), the fine-tuning steps on its weights, its options (`{ loss, learningRate,
+ * batchSize, steps }`) and the engine's info then.
  */
 export class EngineClient extends EventTarget {
   /** `testing`: the testing aids answer (the page was opened with ?testing). */
@@ -47,6 +48,11 @@ export class EngineClient extends EventTarget {
   /** The training set, for the thumbnails. */
   get items() {
     return this.snapshot?.items ?? [];
+  }
+
+  /** The gallery's references, for the thumbnails. */
+  get gallery() {
+    return this.snapshot?.gallery ?? [];
   }
 
   start() {
@@ -143,7 +149,8 @@ export class EngineClient extends EventTarget {
 
   /**
    * Drawings as `Pad.transferable()` gives them (`{ xy, ends }`, or pixels as
-   * `{ rgba, width, height }`), or null; their buffers are transferred.
+   * `{ rgba, width, height }`), or null; their buffers are transferred. Resolves to
+   * `{ distance, images, xy, nearest, match }` (see the worker's `compare`).
    */
   compare(a, b) {
     return this.call('compare', [{ a, b }], [...buffers(a), ...buffers(b)]);
@@ -182,6 +189,18 @@ export class EngineClient extends EventTarget {
   async setOptions(options) { return this.accept(await this.call('setOptions', [options])); }
   /** A snapshot of the session as it is now (after a training run, whose steps send none). */
   async refreshSnapshot() { return this.accept(await this.call('snapshot')); }
+
+  /**
+   * Keep a pad's drawing (`Pad.transferable()`, transferred; null when empty) in the
+   * gallery under `name`; a refused one rejects with the engine's reason.
+   */
+  async addReference(name, pad) { return this.accept(await this.call('addReference', [{ name, pad }], buffers(pad))); }
+  async removeReference(index) { return this.accept(await this.call('removeReference', [index])); }
+  async clearGallery() { return this.accept(await this.call('clearGallery')); }
+  /** A gallery file's text: its references are added after the visitor's, or, if one is bad, none (rejects with the reason). */
+  async importGallery(text) { return this.accept(await this.call('importGallery', [text])); }
+  /** The gallery as a file's text (JSON). */
+  exportGallery() { return this.call('exportGallery'); }
 
   /** The current weights as a file (read back from the GPU if they live there). */
   exportWeights() { return this.call('exportWeights'); }

@@ -79,6 +79,43 @@ export class Engine {
         }
     }
     /**
+     * Add a drawing (pen strokes, as `preprocessStrokes` takes them) under `name`;
+     * returns how many references there are.
+     * @param {string} name
+     * @param {Float32Array | number[]} xy
+     * @param {Uint32Array | number[]} ends
+     * @returns {number}
+     */
+    addReference(name, xy, ends) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            let ptr0, len0, ptr1, len1, ptr2, len2;
+            try {
+                ptr0 = passStringToWasm0(name, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+                len0 = WASM_VECTOR_LEN;
+                ptr1 = passArrayF32ToWasm0(xy, wasm.__wbindgen_export);
+                len1 = WASM_VECTOR_LEN;
+                ptr2 = passArray32ToWasm0(ends, wasm.__wbindgen_export);
+                len2 = WASM_VECTOR_LEN;
+            } catch (e) {
+                if (ptr2) { wasm.__wbindgen_export3(ptr2, len2 * 4, 4); }
+                if (ptr1) { wasm.__wbindgen_export3(ptr1, len1 * 4, 4); }
+                if (ptr0) { wasm.__wbindgen_export3(ptr0, len0 * 1, 1); }
+                throw e;
+            }
+            wasm.engine_addReference(retptr, this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return r0 >>> 0;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * What is really running: `"webgpu"` or `"cpu"`.
      * @returns {string}
      */
@@ -97,6 +134,9 @@ export class Engine {
             wasm.__wbindgen_add_to_stack_pointer(16);
             wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
         }
+    }
+    clearGallery() {
+        wasm.engine_clearGallery(this.__wbg_ptr);
     }
     /**
      * Forget every item.
@@ -204,6 +244,26 @@ export class Engine {
         return ret >>> 0;
     }
     /**
+     * The gallery as a JSON file (its references' strokes and names).
+     * @returns {string}
+     */
+    exportGallery() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_exportGallery(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            deferred1_0 = r0;
+            deferred1_1 = r1;
+            return getStringFromWasm0(r0, r1);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
      * The whole session — weights, items, options, steps — as one file.
      * @returns {Promise<Uint8Array>}
      */
@@ -275,6 +335,33 @@ export class Engine {
         }
     }
     /**
+     * @returns {number}
+     */
+    get galleryCount() {
+        const ret = wasm.engine_galleryCount(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * The gallery's references in the order added: `[{ name, image }]`, `image` the
+     * 28×28 input the network sees of the reference's strokes.
+     * @returns {Array<any>}
+     */
+    gallery() {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_gallery(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return takeFromExternrefTable0(r0);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
      * CPU module cannot).
      * @returns {boolean}
@@ -282,6 +369,29 @@ export class Engine {
     static hasWebGpu() {
         const ret = wasm.engine_hasWebGpu();
         return ret !== 0;
+    }
+    /**
+     * Add a gallery file's references after the visitor's: all of them, or, if one
+     * is bad, none; returns how many there are.
+     * @param {string} text
+     * @returns {number}
+     */
+    importGallery(text) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const ptr0 = passStringToWasm0(text, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.engine_importGallery(retptr, this.__wbg_ptr, ptr0, len0);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return r0 >>> 0;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
     }
     /**
      * Load weights exported earlier. A bad file throws and the current model stays.
@@ -349,6 +459,21 @@ export class Engine {
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
+    }
+    /**
+     * A drawing's embedding against the gallery: `{ label, nearest: [{ name, distance }] }`,
+     * the `k` nearest names, and `label` the nearest's if it is within the threshold
+     * (`null`: none of these). Embeds the references first if the model changed.
+     * @param {Float32Array | number[]} embedding
+     * @param {number} k
+     * @returns {Promise<any>}
+     */
+    matchGallery(embedding, k) {
+        const val2 = +k;
+        const ptr0 = passArrayF32ToWasm0(embedding, wasm.__wbindgen_export);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.engine_matchGallery(this.__wbg_ptr, ptr0, len0, val2);
+        return ret;
     }
     /**
      * The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
@@ -580,6 +705,25 @@ export class Engine {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
             wasm.engine_removeItem(retptr, this.__wbg_ptr, index);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            if (r2) {
+                throw takeFromExternrefTable0(r1);
+            }
+            return r0 >>> 0;
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
+     * @param {number} index
+     * @returns {number}
+     */
+    removeReference(index) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_removeReference(retptr, this.__wbg_ptr, index);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
             var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
             var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
@@ -1234,7 +1378,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85865(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86101(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1268,7 +1412,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_85865(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86101(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1602,33 +1746,33 @@ function __wbg_get_imports() {
             arg0.writeBuffer(arg1, arg2, getArrayU8FromWasm0(arg3, arg4), arg5, arg6);
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27897, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_85860);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27907, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_86096);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15834, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55574);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15825, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55365);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15835, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55572);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15825, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55365_50);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15835, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55572_58);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367_51);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15834, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55574_59);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15824, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55367_52);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15834, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55574_60);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1680,22 +1824,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55365(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55365(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55572(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55572(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55365_50(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55365_50(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55572_58(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55572_58(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_85865(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_85865(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_86101(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_86101(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_85860(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_86096(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_85860(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_86096(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1706,10 +1850,10 @@ function __wasm_bindgen_func_elem_85860(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55367(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55574(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55367(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55574(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1720,10 +1864,10 @@ function __wasm_bindgen_func_elem_55367(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55367_51(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55574_59(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55367_51(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55574_59(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1734,10 +1878,10 @@ function __wasm_bindgen_func_elem_55367_51(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55367_52(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55574_60(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55367_52(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55574_60(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
