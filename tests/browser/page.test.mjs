@@ -189,9 +189,12 @@ for (const backend of ['webgpu', 'cpu']) {
         });
         assert.equal(await ui.testid('note-a').textContent(), 'typed 4: an MNIST sample');
         assert.match(await ui.testid('verdict').textContent(), /same digit/); // two different bundled 4s
-        await page.keyboard.press('9'); // pad B now shows a 9
+        // Pad B now shows a 7. (Not a 9: the first bundled 9 lies 0.618 from the first 4,
+        // within the shipped model's threshold of 0.645 — one of 8 such 4/9 pairs in 900.
+        // This test is about typing; accuracy has its own floors.)
+        await page.keyboard.press('7');
         await page.waitForFunction(() => /different/.test(document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=verdict]').textContent));
-        assert.equal(await ui.testid('note-b').textContent(), 'typed 9: an MNIST sample');
+        assert.equal(await ui.testid('note-b').textContent(), 'typed 7: an MNIST sample');
         await draw(page, ui.pad('b'), strokes(1, 0)); // drawing replaces the sample
         assert.equal(await ui.testid('note-b').textContent(), '');
       });
