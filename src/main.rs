@@ -385,8 +385,10 @@ fn run_oneshot(mut args: Args) -> Result<(), String> {
 /// One set of one-shot trials as the page would run them: every item's strokes (flat
 /// `xy` and `ends`), 100 trials per row, and the native scores of those trials.
 fn export_set(name: &str, items: Vec<(String, u32, Vec<strokes::Stroke>)>, model: &SiameseNetwork, threshold: f32, seed: u64, device: &burn::tensor::Device) -> serde_json::Value {
-    let items: Vec<_> = items.into_iter().filter(|(_, _, s)| strokes::render(s, strokes::PEN).is_ok()).collect();
-    let images: Vec<f32> = items.iter().flat_map(|(_, _, s)| strokes::render(s, strokes::PEN).expect("filtered")).collect();
+    // Each drawing inked once; one that inks nothing is left out.
+    let (items, images): (Vec<_>, Vec<[f32; model::IMAGE_PIXELS]>) =
+        items.into_iter().filter_map(|item| strokes::render(&item.2, strokes::PEN).ok().map(|image| (item, image))).unzip();
+    let images: Vec<f32> = images.concat();
     let embeddings = metrics::embed_all(model, &images, device);
     let dim = embeddings.len() / items.len();
     let mut names: Vec<&String> = items.iter().map(|(c, _, _)| c).collect();
