@@ -3,6 +3,7 @@
 # each cargo (wasm32) → wasm-bindgen --target web → wasm-opt (npm binaryen):
 #   pkg/      the CPU module: burn-ndarray with SIMD, built for speed (profile wasm-cpu)
 #   pkg/gpu/  the WebGPU module: burn-wgpu + ndarray, built for size (profile wasm, feature webgpu)
+#   pkg/seed.bin.gz  the seed network's weights (weights/seed.bin), fetched on demand
 # The output depends only on the sources and Cargo.lock (cargo names this crate's
 # files by relative paths), so CI can compare a rebuild with the committed pkg/.
 set -euo pipefail
@@ -29,9 +30,13 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128 -C llv
   build wasm-cpu "$out" -O3
 build wasm "$out/gpu" -Oz --features webgpu
 
+# The seed network's weights, fetched only when a visitor chooses that network;
+# compressed here (gzip -n: no name or time, so the same bytes every build).
+gzip -9 -n -c weights/seed.bin > "$out/seed.bin.gz"
+
 # The service worker's cache is named after the package, so a new build reaches
 # visitors who have the demo cached.
-version=$(cat "$out"/siamese_digits.js "$out"/siamese_digits_bg.wasm "$out"/gpu/siamese_digits.js "$out"/gpu/siamese_digits_bg.wasm | sha256sum | cut -c1-16)
+version=$(cat "$out"/siamese_digits.js "$out"/siamese_digits_bg.wasm "$out"/gpu/siamese_digits.js "$out"/gpu/siamese_digits_bg.wasm "$out"/seed.bin.gz | sha256sum | cut -c1-16)
 if [ "$out" = pkg ]; then
   sed -i "s/^const VERSION = .*/const VERSION = 'pkg-$version';/" www/sw.js
 elif ! grep -q "^const VERSION = 'pkg-$version';" www/sw.js; then

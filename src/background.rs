@@ -19,6 +19,7 @@ use std::path::Path;
 use crate::data::{augment_strokes, Dataset, PairBatch, Rng, Sampler};
 use crate::model::IMAGE_PIXELS;
 use crate::strokes::{render, Stroke, PEN};
+use crate::train::Episode;
 
 /// Omniglot alphabets kept out of training, for one-shot figures on unseen classes.
 pub const HELD_OUT_ALPHABETS: [&str; 2] = ["Early_Aramaic", "Tagalog"];
@@ -290,6 +291,24 @@ impl<'a> Mixture<'a> {
         }
     }
 
+    /// An episode of `classes` distinct classes (each from a source drawn by the
+    /// shares) with `shots` drawings each. When a source runs out of classes (there
+    /// are ten digits), the class is a made-up symbol, of which there is no end.
+    pub fn episode(&mut self, classes: usize, shots: usize) -> Episode {
+        let mut chosen: Vec<Class> = Vec::with_capacity(classes);
+        while chosen.len() < classes {
+            let fresh = (0..100).map(|_| { let s = self.source(); self.class_from(s) }).find(|c| !chosen.contains(c));
+            chosen.push(fresh.unwrap_or_else(|| Class::MadeUp(self.rng.next_u64())));
+        }
+        let mut images = Vec::with_capacity(classes * shots * IMAGE_PIXELS);
+        for class in chosen {
+            for _ in 0..shots {
+                self.draw(class, &mut images);
+            }
+        }
+        Episode { images, classes, shots }
+    }
+
     /// `n` pairs, exactly half of them (rounded up) "same", interleaved.
     pub fn pairs(&mut self, n: usize) -> PairBatch {
         let mut batch = PairBatch::default();
@@ -344,6 +363,23 @@ mod tests {
         let s = spline(&[[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]], 4);
         assert_eq!(s.len(), 9);
         assert_eq!((s[0], s[4], s[8]), ([0.0, 0.0], [1.0, 2.0], [3.0, 1.0]));
+    }
+
+    #[test]
+    fn an_episode_has_distinct_classes_even_past_the_ten_digits() {
+        let mut digits = Dataset::default();
+        for d in 0..10 {
+            digits.push(&[0.5; IMAGE_PIXELS], d);
+        }
+        let sampler = Sampler::new(&digits, 3, false).unwrap();
+        let symbols = Symbols::default();
+        let only_digits = Shares { digits: 1.0, symbols: 0.0, made_up: 0.0 };
+        let mut mixture = Mixture::new(&digits, sampler, &symbols, only_digits, 5);
+        let episode = mixture.episode(12, 3);
+        assert_eq!((episode.classes, episode.shots, episode.images.len()), (12, 3, 12 * 3 * IMAGE_PIXELS));
+        // Ten digit classes, then two made-up symbols: drawn as strokes, not the flat 0.5 digit.
+        let class = |c: usize| &episode.images[c * 3 * IMAGE_PIXELS..(c + 1) * 3 * IMAGE_PIXELS];
+        assert_eq!((0..12).filter(|&c| class(c).iter().all(|&v| v == 0.5)).count(), 10);
     }
 
     #[test]

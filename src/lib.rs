@@ -7,7 +7,7 @@
 //! `webgpu`) burn-wgpu for browsers with a WebGPU adapter.
 //!
 //! - [`model`]: the encoder and [`model::SiameseNetwork`], with the `default` and `seed` presets
-//! - [`loss`]: contrastive and triplet losses
+//! - [`loss`]: contrastive, triplet and prototypical losses
 //! - [`distance`]: the Euclidean distance every caller uses
 //! - [`preprocess`]: any raster → the 28×28 MNIST convention
 //! - [`strokes`]: pen strokes → the same 28×28 image whatever the drawing's size (what the pads send)
@@ -16,6 +16,7 @@
 //! - `background` (native only): Omniglot's symbols and made-up ones, mixed with the digits for training
 //! - [`data`]: MNIST readers, balanced samplers, augmentation
 //! - [`train`]: the training step shared by the command line and the browser
+//! - `recipe` (native only): our recipe and the reference post's experiment, with learning curves
 //! - [`studio`]: the fine-tuning studio's training set and the batches it mixes
 //! - [`gallery`]: one-shot recognition: named references kept as strokes, matched live
 //! - [`session`]: everything the visitor made (weights, training set, options, map) and its one byte format
@@ -39,6 +40,8 @@ pub mod model;
 pub mod oneshot;
 pub mod preprocess;
 pub mod projection;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod recipe;
 pub mod session;
 pub mod skeleton;
 pub mod strokes;

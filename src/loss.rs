@@ -1,12 +1,13 @@
-//! Metric-learning losses: contrastive (pairs) and triplet.
+//! Metric-learning losses: contrastive (pairs), triplet, and prototypical (episodes
+//! of many classes, for the background set).
 //!
 //! Labels are `same: bool` tensors — `true` means both inputs show the same digit —
 //! so nobody has to remember which of 0/1 means "same".
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::activation::relu;
-use burn::tensor::{Bool, Tensor, assert_shape};
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::{Bool, Int, Tensor, TensorData, assert_shape};
 
 use crate::distance::euclidean;
 
@@ -114,6 +115,68 @@ impl TripletLoss {
     }
 }
 
+/// Configuration of [`PrototypicalLoss`].
+#[derive(Config, Debug)]
+pub struct PrototypicalLossConfig {
+    /// Logits are `-scale·d²`. Embeddings lie on the unit sphere (d² ≤ 4), so without a
+    /// scale the softmax could never be sure; 10 makes a gap of d² = 0.5 worth e⁵.
+    #[config(default = 10.0)]
+    pub scale: f32,
+}
+
+impl PrototypicalLossConfig {
+    pub fn init(&self) -> PrototypicalLoss {
+        assert!(self.scale > 0.0, "prototypical scale must be positive, got {}", self.scale);
+        PrototypicalLoss { scale: self.scale }
+    }
+}
+
+/// Prototypical loss (Snell, Swersky & Zemel, 2017): each class stands at the mean of
+/// its support embeddings, and each query is classified among all the episode's
+/// classes by a softmax over `-scale·d²`; the loss is the cross-entropy of its own
+/// class. One episode compares every query with every class at once, which is what
+/// one-shot recognition asks of the distance.
+#[derive(Module, Debug)]
+pub struct PrototypicalLoss {
+    pub scale: f32,
+}
+
+impl PrototypicalLoss {
+    /// Mean loss over the queries.
+    ///
+    /// # Shapes
+    ///
+    /// - support: `[classes, shots, embedding]`
+    /// - query: `[classes, queries, embedding]` (query `[c, i]` belongs to class `c`)
+    /// - output: `[1]`
+    pub fn forward(&self, support: Tensor<3>, query: Tensor<3>) -> Tensor<1> {
+        self.forward_no_reduction(support, query).mean()
+    }
+
+    /// Loss of every query, class by class.
+    ///
+    /// # Shapes
+    ///
+    /// - support: `[classes, shots, embedding]`
+    /// - query: `[classes, queries, embedding]`
+    /// - output: `[classes · queries]`
+    pub fn forward_no_reduction(&self, support: Tensor<3>, query: Tensor<3>) -> Tensor<1> {
+        let [classes, _, dim] = support.dims();
+        let [_, queries, _] = query.dims();
+        assert_shape!(query, [classes, queries, dim]);
+        let prototypes: Tensor<2> = support.mean_dim(1).reshape([classes, dim]); // [classes, dim]
+        let query: Tensor<2> = query.reshape([classes * queries, dim]);
+        let squared: Tensor<2> = (query.unsqueeze_dim::<3>(1) - prototypes.unsqueeze_dim::<3>(0)) // [cq, classes, dim]
+            .square()
+            .sum_dim(2)
+            .reshape([classes * queries, classes]); // [cq, classes]
+        let log_p = log_softmax(squared.mul_scalar(-self.scale), 1); // [cq, classes]
+        let own: Vec<i64> = (0..classes * queries).map(|i| (i / queries) as i64).collect();
+        let own = Tensor::<2, Int>::from_data(TensorData::new(own, [classes * queries, 1]), &log_p.device());
+        log_p.gather(1, own).reshape([classes * queries]).neg()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +257,31 @@ mod tests {
         let e = Tensor::<2>::zeros([2, 3], &cpu());
         let n = Tensor::<2>::zeros([3, 3], &cpu());
         TripletLossConfig::new().init().forward(e.clone(), e, n);
+    }
+
+    #[test]
+    fn prototypical_matches_hand_values() {
+        // Classes at (0,0) and (2,0) (the mean of two shots each); scale 1.
+        let support = Tensor::<3>::from_floats([[[0.0, -1.0], [0.0, 1.0]], [[2.0, 0.0], [2.0, 0.0]]], &cpu());
+        let query = Tensor::<3>::from_floats([[[0.5, 0.0]], [[2.0, 1.0]]], &cpu());
+        let loss = PrototypicalLossConfig::new().with_scale(1.0).init();
+        // Query 0: d² = .25 and 2.25, loss ln(1 + e^-2); query 1: d² = 5 and 1, ln(1 + e^-4).
+        let expected = TensorData::from([(1.0f32 + (-2.0f32).exp()).ln(), (1.0f32 + (-4.0f32).exp()).ln()]);
+        loss.forward_no_reduction(support.clone(), query.clone())
+            .into_data()
+            .assert_approx_eq::<f32>(&expected, Tolerance::default());
+        // A query at its own class and far from the other costs almost nothing.
+        let sure = Tensor::<3>::from_floats([[[0.0, 0.0]], [[2.0, 0.0]]], &cpu());
+        let values = PrototypicalLossConfig::new().init().forward_no_reduction(support, sure).into_data().try_to_vec::<f32>().unwrap();
+        assert!(values.iter().all(|v| *v < 1e-15), "{values:?}");
+    }
+
+    #[test]
+    #[should_panic(expected = "assert_shape!(query, [classes, queries, dim])")]
+    fn prototypical_names_mismatched_classes() {
+        let support = Tensor::<3>::zeros([3, 2, 4], &cpu());
+        let query = Tensor::<3>::zeros([2, 2, 4], &cpu());
+        PrototypicalLossConfig::new().init().forward(support, query);
     }
 
     #[test]

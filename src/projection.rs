@@ -41,6 +41,11 @@ impl Pca {
         Pca { mean: f32s(mean), axes: [f32s(first), f32s(second)] }
     }
 
+    /// The plane of a 2-D embedding as it is: no centring, the axes its own.
+    pub fn plane() -> Pca {
+        Pca { mean: vec![0.0, 0.0], axes: [vec![1.0, 0.0], vec![0.0, 1.0]] }
+    }
+
     /// Coordinates of one embedding on the two axes.
     pub fn project(&self, row: &[f32]) -> [f32; 2] {
         let along = |axis: &[f32]| row.iter().zip(&self.mean).zip(axis).map(|((v, m), a)| (v - m) * a).sum();

@@ -32,7 +32,7 @@ use crate::data::Dataset;
 use crate::distance;
 use crate::gallery::{Gallery, Match, Reference};
 use crate::metrics;
-use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
+use crate::model::{IMAGE_PIXELS, IMAGE_SIDE, Preset, SiameseNetwork};
 use crate::projection::Pca;
 use crate::studio::{Item, Studio};
 use crate::train::{LossKind, Step, TrainConfig, Trainer};
@@ -420,6 +420,14 @@ impl PendingStep {
     }
 }
 
+/// A network set aside while the other one answers, as it was left.
+struct Parked {
+    preset: Preset,
+    weights: Vec<u8>,
+    custom: bool,
+    steps: u32,
+}
+
 /// Everything the visitor has made, and the network that answers them.
 pub struct Session {
     release: String,
@@ -447,6 +455,10 @@ pub struct Session {
     validation: Rc<Dataset>,
     /// The map's projection and the bundled digits' embeddings it was fitted on.
     map: Option<(Pca, Vec<f32>)>,
+    /// The other network, kept as it was left while this one answers.
+    parked: Option<Parked>,
+    /// The `seed` network's shipped weights, once the page has fetched them.
+    seed_shipped: Option<Vec<u8>>,
 }
 
 impl Session {
@@ -473,6 +485,8 @@ impl Session {
             gallery: Gallery::default(),
             validation,
             map: None,
+            parked: None,
+            seed_shipped: None,
         })
     }
 
@@ -536,13 +550,65 @@ impl Session {
 
     /// Load a weights file; a bad one is refused and the current weights stay.
     pub fn import_weights(&mut self, bytes: Vec<u8>) -> Result<(), WeightsError> {
-        let custom = bytes != weights::shipped();
+        let custom = bytes != weights::shipped() && Some(&bytes) != self.seed_shipped.as_ref();
         self.set_weights(bytes, custom, 0)
     }
 
-    /// Back to the shipped weights; the training set and options stay.
+    /// Back to the current network's shipped weights; the training set and options stay.
     pub fn reset(&mut self) {
-        self.set_weights(weights::shipped(), false, 0).expect("the shipped weights load");
+        let shipped = self.shipped(self.network()).unwrap_or_else(weights::shipped);
+        self.set_weights(shipped, false, 0).expect("the shipped weights load");
+    }
+
+    /// Which network answers: `seed` when the weights are that preset's, else `default`.
+    pub fn network(&self) -> Preset {
+        if self.header.preset == Preset::Seed.name() { Preset::Seed } else { Preset::Default }
+    }
+
+    /// Whether the `seed` network's shipped weights are here (see [`Session::add_seed_weights`]).
+    pub fn has_seed_weights(&self) -> bool {
+        self.seed_shipped.is_some()
+    }
+
+    /// Keep the `seed` network's shipped weights, fetched by the page on demand: only
+    /// the very file this build names ([`weights::SEED_RELEASE`]) is taken.
+    pub fn add_seed_weights(&mut self, bytes: Vec<u8>) -> Result<(), String> {
+        let sum = weights::checksum(&bytes);
+        if sum != weights::SEED_RELEASE {
+            return Err(format!(
+                "these are not the seed network's weights of this release (checksum {sum}, expected {})",
+                weights::SEED_RELEASE
+            ));
+        }
+        weights::from_bytes(&bytes, &self.device).map_err(|e| e.to_string())?;
+        self.seed_shipped = Some(bytes);
+        Ok(())
+    }
+
+    fn shipped(&self, network: Preset) -> Option<Vec<u8>> {
+        match network {
+            Preset::Default => Some(weights::shipped()),
+            Preset::Seed => self.seed_shipped.clone(),
+        }
+    }
+
+    /// Let the other network answer. The one leaving is kept as it was (fine-tuned
+    /// or not) and comes back so; one never used starts from its shipped weights.
+    /// The weights are synced as for [`Session::weights_file`]; the map is fitted
+    /// again (the embedding changes).
+    pub fn use_network(&mut self, network: Preset, can_read: bool) -> Result<(), String> {
+        if network == self.network() {
+            return Ok(());
+        }
+        let (bytes, custom, steps) = match self.parked.as_ref().filter(|p| p.preset == network) {
+            Some(p) => (p.weights.clone(), p.custom, p.steps),
+            None => (self.shipped(network).ok_or("the seed network's weights have not been fetched yet")?, false, 0),
+        };
+        let leaving = Parked { preset: self.network(), weights: self.weights_file(can_read)?, custom: self.custom, steps: self.steps };
+        self.set_weights(bytes, custom, steps).map_err(|e| e.to_string())?;
+        self.parked = Some(leaving);
+        self.map = None;
+        Ok(())
     }
 
     /// Run on `device` from now on, with the last synced weights (steps since then are
@@ -587,11 +653,15 @@ impl Session {
     /// The session as a file (see the module docs), with the weights synced as for
     /// [`Session::weights_file`].
     pub fn to_bytes(&mut self, can_read: bool) -> Result<Vec<u8>, String> {
-        let weights = if self.custom { Some(self.weights_file(can_read)?) } else { None };
+        // The file keeps our network: while the seed network answers, the one set aside.
+        let (weights, steps) = match &self.parked {
+            Some(p) if self.network() == Preset::Seed && p.preset == Preset::Default => (p.custom.then(|| p.weights.clone()), p.steps),
+            _ => (if self.custom { Some(self.weights_file(can_read)?) } else { None }, self.steps),
+        };
         let file = SessionFile {
             release: self.release.clone(),
             weights,
-            steps: self.steps,
+            steps,
             options: self.options.clone(),
             items: self.studio.items().to_vec(),
             gallery: self.gallery.references().to_vec(),
@@ -615,6 +685,7 @@ impl Session {
         };
         // The weights first: if they fail to build, nothing has changed.
         self.set_weights(weights, custom, steps).map_err(SessionError::Weights)?;
+        self.parked = None;
         self.options = file.options;
         self.studio.replace(file.items);
         self.gallery.replace(file.gallery);
@@ -792,10 +863,11 @@ impl Session {
         crate::data::protocol_pairs(&self.validation, usize::MAX, 0)
     }
 
-    /// Fit the map to the validation digits' embeddings; returns their 2-D points.
+    /// Fit the map to the validation digits' embeddings; returns their 2-D points. A
+    /// 2-D embedding is the map itself: its own plane, not projected.
     pub fn fit_map(&mut self, embeddings: Vec<f32>) -> Vec<f32> {
         let dim = self.header.config.embedding;
-        let pca = Pca::fit(&embeddings, dim);
+        let pca = if dim == 2 { Pca::plane() } else { Pca::fit(&embeddings, dim) };
         let points = embeddings.chunks_exact(dim).flat_map(|e| pca.project(e)).collect();
         self.map = Some((pca, embeddings));
         points
@@ -1196,6 +1268,61 @@ mod tests {
         assert!(s.move_to(cpu()), "a step since the last sync is lost");
         assert_eq!(s.weights_file(true).unwrap(), synced);
         assert_eq!(s.steps(), 2, "the count is the session's, not the device's");
+    }
+
+    /// The seed network's weights of this release, as the page fetches them.
+    const SEED: &[u8] = include_bytes!("../weights/seed.bin");
+
+    #[test]
+    fn only_this_releases_seed_weights_are_taken() {
+        let mut s = session();
+        assert_eq!(s.use_network(Preset::Seed, true).unwrap_err(), "the seed network's weights have not been fetched yet");
+        // A sound seed-preset file, but not this release's (fresh weights).
+        let config = EncoderConfig::preset(Preset::Seed);
+        let other = weights::to_bytes(&SiameseNetwork::new(&config, &cpu()), "seed", &config, 0.5, "another");
+        let e = s.add_seed_weights(other).unwrap_err();
+        assert!(e.starts_with("these are not the seed network's weights of this release"), "{e}");
+        let mut corrupt = SEED.to_vec();
+        corrupt[100] ^= 1;
+        assert!(s.add_seed_weights(corrupt).is_err());
+        assert!(!s.has_seed_weights());
+        s.add_seed_weights(SEED.to_vec()).unwrap();
+        assert!(s.has_seed_weights());
+        assert_eq!(s.network(), Preset::Default, "adding the weights switches nothing");
+    }
+
+    #[test]
+    fn each_network_is_kept_as_it_was_left() {
+        let mut s = taught();
+        s.add_seed_weights(SEED.to_vec()).unwrap();
+        s.train_step().unwrap();
+        let ours = s.weights_file(true).unwrap();
+        s.use_network(Preset::Seed, true).unwrap();
+        assert_eq!((s.network(), s.header().config.embedding, s.steps()), (Preset::Seed, 2, 0));
+        assert_eq!(s.weights_file(true).unwrap(), SEED, "a network never used starts from its shipped weights");
+        s.train_step().unwrap();
+        s.train_step().unwrap();
+        let seed_tuned = s.weights_file(true).unwrap();
+        // Saved while the seed network answers, the file keeps ours.
+        let mut t = session();
+        t.open(&s.to_bytes(true).unwrap()).unwrap();
+        assert_eq!((t.network(), t.weights_file(true).unwrap(), t.steps()), (Preset::Default, ours.clone(), 1));
+        s.use_network(Preset::Default, true).unwrap();
+        assert_eq!((s.weights_file(true).unwrap(), s.steps()), (ours, 1), "ours comes back fine-tuned as it was");
+        s.use_network(Preset::Seed, true).unwrap();
+        assert_eq!((s.weights_file(true).unwrap(), s.steps()), (seed_tuned, 2));
+        s.reset();
+        assert_eq!(s.weights_file(true).unwrap(), SEED, "a reset goes back to this network's shipped weights");
+    }
+
+    #[test]
+    fn a_2d_embedding_is_mapped_as_it_is() {
+        let mut s = session();
+        s.add_seed_weights(SEED.to_vec()).unwrap();
+        s.use_network(Preset::Seed, true).unwrap();
+        let embeddings = vec![3.0, -1.0, 0.5, 2.0, -4.0, 0.25];
+        assert_eq!(s.fit_map(embeddings.clone()), embeddings);
+        assert_eq!(s.project(&[1.5, -2.0]).unwrap(), [1.5, -2.0]);
     }
 
     #[test]

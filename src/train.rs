@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, PairBatch, Sampler, TripletBatch};
 use crate::distance::euclidean_matrix;
-use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, TripletLoss, TripletLossConfig};
+use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, PrototypicalLossConfig, TripletLoss, TripletLossConfig};
 use crate::model::{Encoder, IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 
 /// Which loss to train with.
@@ -75,11 +75,22 @@ pub struct TrainConfig {
     pub freeze_features: bool,
 }
 
-/// One batch, as the chosen loss needs it.
+/// One batch, as the chosen loss needs it. An [`Episode`] trains with the
+/// prototypical loss whatever the configured loss (it is the background set's batch).
 #[derive(Debug)]
 pub enum Batch {
     Pairs(PairBatch),
     Triplets(TripletBatch),
+    Episode(Episode),
+}
+
+/// `classes` classes with `shots` drawings each, class after class (`[classes · shots, 784]`
+/// flattened); the first half of each class's drawings are its support, the rest its queries.
+#[derive(Debug, Default)]
+pub struct Episode {
+    pub images: Vec<f32>,
+    pub classes: usize,
+    pub shots: usize,
 }
 
 impl Batch {
@@ -95,6 +106,7 @@ impl Batch {
         match self {
             Batch::Pairs(p) => p.same.len(),
             Batch::Triplets(t) => t.anchor_labels.len(),
+            Batch::Episode(e) => e.classes * e.shots,
         }
     }
 
@@ -191,6 +203,15 @@ impl Trainer {
                 }
                 loss.forward(anchor, positive, negative)
             }
+            (_, Batch::Episode(e)) => {
+                assert!(e.shots >= 2, "an episode needs a support and a query drawing per class");
+                let [all] = self.embed_together([&e.images]);
+                let [_, dim] = all.dims();
+                let all = all.reshape([e.classes, e.shots, dim]);
+                let support = e.shots / 2;
+                let loss = PrototypicalLossConfig::new().init();
+                loss.forward(all.clone().narrow(1, 0, support), all.narrow(1, support, e.shots - support))
+            }
             _ => panic!("the batch does not match the loss: contrastive takes pairs, triplet takes triplets"),
         };
         let snapshot = Snapshot { model: self.model.clone(), optim: self.optim.clone() };
@@ -265,7 +286,7 @@ pub struct Progress {
 
 /// Train for `steps` steps with a cosine-decaying learning rate. Reads every loss
 /// back synchronously: a native / CPU loop (the browser drives [`Trainer::step`] itself).
-pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, report: impl FnMut(Progress)) -> Result<(), String> {
+pub fn fit(trainer: &mut Trainer, set: &Dataset, steps: usize, report: impl FnMut(Progress, &Trainer)) -> Result<(), String> {
     let config = trainer.config.clone();
     let mut sampler = digit_sampler(set, &config)?;
     fit_with(trainer, steps, |n| Batch::sample(&mut sampler, set, config.loss, n), report)
@@ -278,7 +299,13 @@ pub fn digit_sampler(set: &Dataset, config: &TrainConfig) -> Result<Sampler, Str
 }
 
 /// [`fit`] with batches of `n` from `batches(n)` (the background mixture, say).
-pub fn fit_with(trainer: &mut Trainer, steps: usize, mut batches: impl FnMut(usize) -> Batch, mut report: impl FnMut(Progress)) -> Result<(), String> {
+/// `report` also sees the trainer after each step (to validate it now and then).
+pub fn fit_with(
+    trainer: &mut Trainer,
+    steps: usize,
+    mut batches: impl FnMut(usize) -> Batch,
+    mut report: impl FnMut(Progress, &Trainer),
+) -> Result<(), String> {
     let config = trainer.config.clone();
     for step in 0..steps {
         let progress = step as f64 / steps as f64;
@@ -287,7 +314,7 @@ pub fn fit_with(trainer: &mut Trainer, steps: usize, mut batches: impl FnMut(usi
         let taken = trainer.step(&batch, lr);
         let values = taken.values.to_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         let loss = trainer.settle(taken, &values).map_err(|e| format!("step {}: {e}", step + 1))?;
-        report(Progress { step: step + 1, steps, loss, pairs: (step + 1) * config.batch_size });
+        report(Progress { step: step + 1, steps, loss, pairs: (step + 1) * config.batch_size }, trainer);
     }
     Ok(())
 }
@@ -325,10 +352,33 @@ mod tests {
             .with_batch_size(16).with_augment(false).with_hard_negatives(hard_negatives).with_learning_rate(3e-3);
         let mut trainer = Trainer::new(model, config, &device);
         let mut losses = Vec::new();
-        fit(&mut trainer, &set, 30, |p| losses.push(p.loss)).unwrap();
+        fit(&mut trainer, &set, 30, |p, _| losses.push(p.loss)).unwrap();
         let first: f32 = losses[..5].iter().sum::<f32>() / 5.0;
         let last: f32 = losses[25..].iter().sum::<f32>() / 5.0;
         (first, last)
+    }
+
+    #[test]
+    fn episodes_train_with_the_prototypical_loss_and_lower_it() {
+        let device = cpu();
+        device.seed(2);
+        let set = halves(40);
+        let by_class = set.by_class();
+        let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
+        let config = TrainConfig::new().with_augment(false).with_learning_rate(3e-3);
+        let mut trainer = Trainer::new(model, config, &device);
+        let mut losses = Vec::new();
+        for step in 0..20 {
+            // Two classes, four drawings each (two support, two queries), a different four each step.
+            let images = by_class[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[(step + k) % c.len()]).to_vec())).collect();
+            let batch = Batch::Episode(Episode { images, classes: 2, shots: 4 });
+            assert_eq!(batch.len(), 8);
+            let taken = trainer.step(&batch, 3e-3);
+            let values = taken.values.to_data().try_to_vec::<f32>().unwrap();
+            losses.push(trainer.settle(taken, &values).unwrap());
+        }
+        let (first, last) = (losses[..3].iter().sum::<f32>() / 3.0, losses[17..].iter().sum::<f32>() / 3.0);
+        assert!(last < 0.5 * first, "prototypical loss {first} → {last}");
     }
 
     #[test]
@@ -371,7 +421,7 @@ mod tests {
         // Every parameter value, in module order, as the weights file stores them.
         let weights = |trainer: &Trainer| crate::weights::to_bytes(&trainer.model, "default", &EncoderConfig::preset(Preset::Default), 1.0, "");
         let before = weights(&trainer);
-        let err = fit(&mut trainer, &set, 5, |_| {}).unwrap_err();
+        let err = fit(&mut trainer, &set, 5, |_, _| {}).unwrap_err();
         assert!(err.starts_with("step 1: the training step diverged"), "{err}");
         assert!(weights(&trainer) == before, "the weights after the undone step differ from those before it");
     }

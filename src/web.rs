@@ -17,7 +17,7 @@ use crate::data::Dataset;
 use crate::distance::euclidean_host;
 use crate::gallery::Reference;
 use crate::gpu::{self, Runtime};
-use crate::model::IMAGE_PIXELS;
+use crate::model::{IMAGE_PIXELS, Preset};
 use crate::preprocess::{raster_to_mnist, rgba_to_gray};
 use crate::session::{FINE_TUNING, OptionsUpdate, Session};
 use crate::strokes::strokes_to_mnist;
@@ -86,6 +86,27 @@ fn floats(values: &[f32]) -> JsValue {
     js_sys::Float32Array::from(values).into()
 }
 
+// The shapes of the objects the API takes and returns, for the generated `.d.ts`
+// (each is what the function beside its use builds or reads).
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+export type Backend = 'auto' | 'webgpu' | 'cpu';
+export type Network = 'default' | 'seed';
+export type Loss = 'contrastive' | 'triplet';
+export interface CreateOptions { backend?: Backend; testing?: boolean }
+export interface Comparison { distance: number; a: Float32Array; b: Float32Array }
+export interface Bounds { default: number; min: number; max: number }
+export interface FineTuning { loss: { default: Loss; choices: Loss[] }; learningRate: Bounds; batchSize: Bounds; steps: Bounds }
+export interface Options { loss: Loss; learningRate: number; batchSize: number; steps: number }
+export type OptionsUpdate = Partial<Options>;
+export type Item = { kind: 'example'; image: Float32Array; label: number } | { kind: 'pair'; a: Float32Array; b: Float32Array; same: boolean };
+export interface GalleryEntry { name: string; image: Float32Array }
+export interface Candidate { name: string; distance: number }
+export interface GalleryMatch { label: string | null; nearest: Candidate[] }
+export interface SetAside { weights: Uint8Array; release: string; steps: number }
+export interface Opened { setAside: SetAside | null }
+"#;
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateOptions {
@@ -134,7 +155,7 @@ impl Engine {
 #[wasm_bindgen]
 impl Engine {
     /// `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu', testing: false })`.
-    pub async fn create(options_value: JsValue) -> Result<Engine, JsError> {
+    pub async fn create(#[wasm_bindgen(unchecked_param_type = "CreateOptions | undefined")] options_value: JsValue) -> Result<Engine, JsError> {
         let options: CreateOptions = options(options_value)?;
         let wanted = options.backend.as_deref().unwrap_or("auto");
         let (backend, device, fallback_reason) = match wanted {
@@ -163,7 +184,7 @@ impl Engine {
 
     /// The fine-tuning options' defaults and bounds:
     /// `{ loss, learningRate: { default, min, max }, batchSize: {…}, steps: {…} }`.
-    #[wasm_bindgen(js_name = fineTuning)]
+    #[wasm_bindgen(js_name = fineTuning, unchecked_return_type = "FineTuning")]
     pub fn fine_tuning() -> Result<JsValue, JsError> {
         to_js(&FINE_TUNING)
     }
@@ -173,6 +194,11 @@ impl Engine {
     #[wasm_bindgen(js_name = lastPanic)]
     pub fn last_panic() -> Option<String> {
         LAST_PANIC.with(|last| last.try_borrow().ok().and_then(|m| m.clone()))
+    }
+
+    /// This build's version (`Cargo.toml`'s), as the release bundle names it.
+    pub fn version() -> String {
+        env!("CARGO_PKG_VERSION").into()
     }
 
     /// Which shipped weights this build carries (their checksum, 8 hex digits): saved
@@ -200,7 +226,7 @@ impl Engine {
     }
 
     /// What is really running: `"webgpu"` or `"cpu"`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "'webgpu' | 'cpu'")]
     pub fn backend(&self) -> String {
         self.runtime.borrow().backend.to_string()
     }
@@ -220,7 +246,7 @@ impl Engine {
 
     /// Called with the reason whenever the engine moves from WebGPU to the CPU.
     #[wasm_bindgen(js_name = onFallback)]
-    pub fn on_fallback(&self, callback: Option<js_sys::Function>) {
+    pub fn on_fallback(&self, #[wasm_bindgen(unchecked_param_type = "((reason: string) => void) | null")] callback: Option<js_sys::Function>) {
         self.runtime.borrow_mut().on_fallback = callback;
     }
 
@@ -234,6 +260,36 @@ impl Engine {
     #[wasm_bindgen(getter)]
     pub fn preset(&self) -> String {
         self.session(|s| s.header().preset.clone())
+    }
+
+    /// Which network answers: `default` (ours) or `seed` (the reference post's).
+    #[wasm_bindgen(getter, unchecked_return_type = "Network")]
+    pub fn network(&self) -> String {
+        self.session(|s| s.network().name().to_string())
+    }
+
+    /// Whether the seed network's weights were added ([`Engine::add_seed_weights`]).
+    #[wasm_bindgen(getter, js_name = hasSeedWeights)]
+    pub fn has_seed_weights(&self) -> bool {
+        self.session(Session::has_seed_weights)
+    }
+
+    /// Add the seed network's weights (`pkg/seed.bin`, fetched only when that network
+    /// is chosen). Anything but this release's file throws.
+    #[wasm_bindgen(js_name = addSeedWeights)]
+    pub fn add_seed_weights(&self, bytes: Vec<u8>) -> Result<(), JsError> {
+        self.session_mut(|s| s.add_seed_weights(bytes)).map_err(err)
+    }
+
+    /// Let `'default'` or `'seed'` answer; the network leaving is kept as it was left
+    /// (fine-tuned or not) and comes back so. Fit the map again afterwards.
+    #[wasm_bindgen(js_name = useNetwork)]
+    pub async fn use_network(&self, #[wasm_bindgen(unchecked_param_type = "Network")] name: String) -> Result<(), JsError> {
+        let network: Preset = name.parse().map_err(err)?;
+        gpu::sync(&self.runtime).await.map_err(err)?;
+        let mut runtime = self.runtime.borrow_mut();
+        let on_cpu = runtime.on_cpu();
+        runtime.session.use_network(network, on_cpu).map_err(err)
     }
 
     /// Size of the embeddings.
@@ -277,6 +333,7 @@ impl Engine {
 
     /// Both embeddings and their distance, in one read:
     /// `{ distance, a: Float32Array, b: Float32Array }`.
+    #[wasm_bindgen(unchecked_return_type = "Comparison")]
     pub async fn compare(&self, a: Vec<f32>, b: Vec<f32>) -> Result<JsValue, JsError> {
         let both = self.embed_pair(&a, &b).await?;
         let (ea, eb) = both.split_at(both.len() / 2);
@@ -365,6 +422,7 @@ impl Engine {
 
     /// The training set, in the order added: `[{ kind: 'example', image, label } |
     /// { kind: 'pair', a, b, same }]` (images as `Float32Array`s).
+    #[wasm_bindgen(unchecked_return_type = "Item[]")]
     pub fn items(&self) -> Result<Array, JsError> {
         let items = Array::new();
         for item in self.session(|s| s.items().to_vec()) {
@@ -383,6 +441,7 @@ impl Engine {
 
     /// The gallery's references in the order added: `[{ name, image }]`, `image` the
     /// 28×28 input the network sees of the reference's strokes.
+    #[wasm_bindgen(unchecked_return_type = "GalleryEntry[]")]
     pub fn gallery(&self) -> Result<Array, JsError> {
         let list = Array::new();
         for r in self.session(|s| s.gallery().to_vec()) {
@@ -429,7 +488,7 @@ impl Engine {
     /// A drawing's embedding against the gallery: `{ label, nearest: [{ name, distance }] }`,
     /// the `k` nearest names, and `label` the nearest's if it is within the threshold
     /// (`null`: none of these). Embeds the references first if the model changed.
-    #[wasm_bindgen(js_name = matchGallery)]
+    #[wasm_bindgen(js_name = matchGallery, unchecked_return_type = "GalleryMatch")]
     pub async fn match_gallery(&self, embedding: Vec<f32>, k: usize) -> Result<JsValue, JsError> {
         // A change while the references were being embedded makes that result stale: again.
         for _ in 0..3 {
@@ -465,15 +524,15 @@ impl Engine {
     }
 
     /// The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Options")]
     pub fn options(&self) -> Result<JsValue, JsError> {
         to_js(&self.session(|s| s.options().clone()))
     }
 
     /// Change some options (`{ loss?, learningRate?, batchSize?, steps? }`); one out of
     /// its bounds throws and nothing changes. Returns all the options.
-    #[wasm_bindgen(js_name = setOptions)]
-    pub fn set_options(&self, update: JsValue) -> Result<JsValue, JsError> {
+    #[wasm_bindgen(js_name = setOptions, unchecked_return_type = "Options")]
+    pub fn set_options(&self, #[wasm_bindgen(unchecked_param_type = "OptionsUpdate")] update: JsValue) -> Result<JsValue, JsError> {
         let update: OptionsUpdate = options(update)?;
         let options = self.session_mut(|s| s.set_options(&update).cloned()).map_err(err)?;
         to_js(&options)
@@ -527,7 +586,7 @@ impl Engine {
     /// nothing. Returns `{ setAside }`: `null`, or the fine-tuned weights of a session
     /// saved under another release (the shipped ones are in use instead) as
     /// `{ weights: Uint8Array, release, steps }`.
-    #[wasm_bindgen(js_name = openSession)]
+    #[wasm_bindgen(js_name = openSession, unchecked_return_type = "Opened")]
     pub fn open_session(&self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
         let opened = self.session_mut(|s| s.open(&bytes)).map_err(err)?;
         let set_aside = match opened.set_aside {

@@ -37,8 +37,20 @@ pub fn shipped() -> Vec<u8> {
 /// Which shipped weights this build carries: their checksum, 8 hex digits. Saved
 /// sessions and models remember it, so a new release can be told apart.
 pub fn release() -> String {
-    format!("{:08x}", crc32fast::hash(&shipped()))
+    checksum(&shipped())
 }
+
+/// A weights file's checksum as [`release`] writes it: the CRC-32 of everything
+/// before the file's own CRC trailer. (Of the whole file it would be the same for
+/// every file: a CRC over data and its own CRC is a constant, 2144df1c, which is
+/// what every release was called until 2026-11-30.)
+pub fn checksum(bytes: &[u8]) -> String {
+    format!("{:08x}", crc32fast::hash(&bytes[..bytes.len().saturating_sub(4)]))
+}
+
+/// The checksum of the `seed` network's weights of this release (`weights/seed.bin`,
+/// fetched by the page only when that network is chosen, so not in the crate).
+pub const SEED_RELEASE: &str = "5f156e91";
 
 /// Where a weights file's values start and how many there are (what the header
 /// lengths say; `(0, 0)` for anything too short to hold them).
@@ -326,6 +338,17 @@ mod tests {
         let model = SiameseNetwork::new(&config, &cpu());
         let bytes = to_bytes(&model, preset.name(), &config, 0.7, "test");
         (model, bytes)
+    }
+
+    #[test]
+    fn checksums_tell_weights_files_apart() {
+        let (_, a) = sample(Preset::Default);
+        let (_, b) = sample(Preset::Seed);
+        assert_ne!(checksum(&a), checksum(&b));
+        // The CRC of a whole file (its trailer included) is the same for every file.
+        assert_eq!(format!("{:08x}", crc32fast::hash(&a)), format!("{:08x}", crc32fast::hash(&b)));
+        assert_eq!(checksum(&a), format!("{:08x}", u32::from_le_bytes(a[a.len() - 4..].try_into().unwrap())), "the file's own CRC");
+        assert_ne!(release(), "2144df1c");
     }
 
     #[test]

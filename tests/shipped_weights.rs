@@ -28,6 +28,19 @@ fn shipped_weights_reach_99_percent_on_held_out_pairs() {
 }
 
 #[test]
+fn the_seed_weights_are_this_releases_and_learned_the_digits() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join("weights/seed.bin")).unwrap();
+    assert_eq!(weights::checksum(&bytes), weights::SEED_RELEASE, "weights/seed.bin changed: update SEED_RELEASE");
+    let device = cpu();
+    let (model, header) = weights::from_bytes_expecting(&bytes, &EncoderConfig::preset(Preset::Seed), &device).unwrap();
+    let report = metrics::evaluate(&model, &validation(), usize::MAX, 0, header.threshold, &device);
+    // The 2-D network is far weaker than ours (README: model card), but no coin toss.
+    assert!(report.pair_accuracy >= 0.85, "pair accuracy {:.4} < 0.85", report.pair_accuracy);
+    assert!(report.roc_auc >= 0.9, "ROC AUC {:.5}", report.roc_auc);
+}
+
+#[test]
 fn bundled_samples_are_real_held_apart_digits() {
     let replay = Dataset::from_bytes(&std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/replay.bin")).unwrap()).unwrap();
     let validation_sample = Dataset::from_bytes(&std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/validation.bin")).unwrap()).unwrap();
