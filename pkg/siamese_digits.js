@@ -116,8 +116,28 @@ export class Engine {
         }
     }
     /**
+     * Add the seed network's weights (`pkg/seed.bin`, fetched only when that network
+     * is chosen). Anything but this release's file throws.
+     * @param {Uint8Array | number[]} bytes
+     */
+    addSeedWeights(bytes) {
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_export);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.engine_addSeedWeights(retptr, this.__wbg_ptr, ptr0, len0);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            if (r1) {
+                throw takeFromExternrefTable0(r0);
+            }
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
      * What is really running: `"webgpu"` or `"cpu"`.
-     * @returns {string}
+     * @returns {'webgpu' | 'cpu'}
      */
     get backend() {
         let deferred1_0;
@@ -149,7 +169,7 @@ export class Engine {
      * `{ distance, a: Float32Array, b: Float32Array }`.
      * @param {Float32Array | number[]} a
      * @param {Float32Array | number[]} b
-     * @returns {Promise<any>}
+     * @returns {Comparison}
      */
     compare(a, b) {
         let ptr0, len0, ptr1, len1;
@@ -168,7 +188,7 @@ export class Engine {
     }
     /**
      * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu', testing: false })`.
-     * @param {any} options_value
+     * @param {CreateOptions | undefined} options_value
      * @returns {Promise<Engine>}
      */
     static create(options_value) {
@@ -317,7 +337,7 @@ export class Engine {
     /**
      * The fine-tuning options' defaults and bounds:
      * `{ loss, learningRate: { default, min, max }, batchSize: {…}, steps: {…} }`.
-     * @returns {any}
+     * @returns {FineTuning}
      */
     static fineTuning() {
         try {
@@ -344,7 +364,7 @@ export class Engine {
     /**
      * The gallery's references in the order added: `[{ name, image }]`, `image` the
      * 28×28 input the network sees of the reference's strokes.
-     * @returns {Array<any>}
+     * @returns {GalleryEntry[]}
      */
     gallery() {
         try {
@@ -360,6 +380,14 @@ export class Engine {
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
         }
+    }
+    /**
+     * Whether the seed network's weights were added ([`Engine::add_seed_weights`]).
+     * @returns {boolean}
+     */
+    get hasSeedWeights() {
+        const ret = wasm.engine_hasSeedWeights(this.__wbg_ptr);
+        return ret !== 0;
     }
     /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
@@ -422,7 +450,7 @@ export class Engine {
     /**
      * The training set, in the order added: `[{ kind: 'example', image, label } |
      * { kind: 'pair', a, b, same }]` (images as `Float32Array`s).
-     * @returns {Array<any>}
+     * @returns {Item[]}
      */
     items() {
         try {
@@ -466,7 +494,7 @@ export class Engine {
      * (`null`: none of these). Embeds the references first if the model changed.
      * @param {Float32Array | number[]} embedding
      * @param {number} k
-     * @returns {Promise<any>}
+     * @returns {GalleryMatch}
      */
     matchGallery(embedding, k) {
         const val2 = +k;
@@ -504,8 +532,28 @@ export class Engine {
         }
     }
     /**
+     * Which network answers: `default` (ours) or `seed` (the reference post's).
+     * @returns {Network}
+     */
+    get network() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_network(retptr, this.__wbg_ptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            deferred1_0 = r0;
+            deferred1_1 = r1;
+            return getStringFromWasm0(r0, r1);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
-     * @param {Function | null} [callback]
+     * @param {((reason: string) => void) | null} callback
      */
     onFallback(callback) {
         wasm.engine_onFallback(this.__wbg_ptr, isLikeNone(callback) ? 0 : addToExternrefTable0(callback));
@@ -516,7 +564,7 @@ export class Engine {
      * saved under another release (the shipped ones are in use instead) as
      * `{ weights: Uint8Array, release, steps }`.
      * @param {Uint8Array | number[]} bytes
-     * @returns {any}
+     * @returns {Opened}
      */
     openSession(bytes) {
         try {
@@ -537,7 +585,7 @@ export class Engine {
     }
     /**
      * The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
-     * @returns {any}
+     * @returns {Options}
      */
     get options() {
         try {
@@ -752,8 +800,8 @@ export class Engine {
     /**
      * Change some options (`{ loss?, learningRate?, batchSize?, steps? }`); one out of
      * its bounds throws and nothing changes. Returns all the options.
-     * @param {any} update
-     * @returns {any}
+     * @param {OptionsUpdate} update
+     * @returns {Options}
      */
     setOptions(update) {
         try {
@@ -823,6 +871,18 @@ export class Engine {
         return ret;
     }
     /**
+     * Let `'default'` or `'seed'` answer; the network leaving is kept as it was left
+     * (fine-tuned or not) and comes back so. Fit the map again afterwards.
+     * @param {Network} name
+     * @returns {Promise<void>}
+     */
+    useNetwork(name) {
+        const ptr0 = passStringToWasm0(name, wasm.__wbindgen_export, wasm.__wbindgen_export2);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.engine_useNetwork(this.__wbg_ptr, ptr0, len0);
+        return ret;
+    }
+    /**
      * Pair accuracy at the threshold on the visitor's own items: every pair of
      * labelled examples plus every marked pair. `NaN` when there is no pair yet.
      * @returns {Promise<number>}
@@ -872,6 +932,26 @@ export class Engine {
             return v1;
         } finally {
             wasm.__wbindgen_add_to_stack_pointer(16);
+        }
+    }
+    /**
+     * This build's version (`Cargo.toml`'s), as the release bundle names it.
+     * @returns {string}
+     */
+    static version() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.engine_version(retptr);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            deferred1_0 = r0;
+            deferred1_1 = r1;
+            return getStringFromWasm0(r0, r1);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export3(deferred1_0, deferred1_1, 1);
         }
     }
     /**
@@ -1073,7 +1153,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_5359(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_5448(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1137,8 +1217,8 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 1174, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5310);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 1199, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5399);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0) {
@@ -1185,14 +1265,14 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_5359(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_5359(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_5448(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_5448(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_5310(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_5399(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_5310(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_5399(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

@@ -9,10 +9,15 @@
 // page's ?backend= wins), pkg (URL of the wasm package; default: ../pkg/ next to
 // this file, read when the engine starts), gallery (URL of a gallery file the page
 // ships, e.g. one saved with "Download gallery", relative to the page: added once,
-// after the visitor's saved session is restored, and only to an empty gallery).
+// after the visitor's saved session is restored, and only to an empty gallery),
+// model (default | seed: our network, or the reference post's 2-D one, whose
+// weights are downloaded only then; the chooser in the top bar does the same).
 // mode="gallery" and "full" keep the visitor's session in this browser. Changing
-// mode or backend later takes effect at once; a removed element lets go of its
-// listeners, observer and pending frame.
+// mode, backend or model later takes effect at once; a removed element lets go of its
+// listeners, observers and pending frame. theme (auto | light | dark) and the
+// --siamese-* properties (embed.css) colour it; lang, or the page's, picks its
+// words (i18n.js). It tells the page what happens with events: siamese-ready,
+// siamese-distance, siamese-trained, siamese-error, siamese-match (README).
 // The engine runs in one worker per page (worker-client.js), started when the first
 // element scrolls into view; this file only draws and shows what the engine answers.
 // The fine-tuning studio's UI is studio.js, the gallery's gallery.js; saved.js keeps
@@ -20,13 +25,15 @@
 
 import { Coalescer, getClient } from './worker-client.js';
 import { Pad } from './pad.js';
-import { DIGIT_COLOURS, drawDigit, drawMap } from './charts.js';
+import { drawDigit, drawMap, redraw } from './charts.js';
 import { Studio, studioTemplate } from './studio.js';
 import { Gallery, galleryTemplate } from './gallery.js';
+import { failed, failure, languageOf, localize, msg, translator, why, words } from './i18n.js';
 
 const HERE = new URL('.', import.meta.url);
 const MODES = ['compare', 'gallery', 'full'];
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
+const NETWORKS = ['default', 'seed'];
 /** Testing aids (buttons that break things on purpose) answer only where the URL asks: `?testing`. */
 const TESTING = new URLSearchParams(location.search).has('testing');
 
@@ -34,51 +41,58 @@ const TESTING = new URLSearchParams(location.search).has('testing');
 let announceReady;
 window.siameseReady ??= new Promise((resolve) => { announceReady = resolve; });
 
+/** The element's markup; its words are filled by localize() (i18n.js). */
 function template(mode) {
   const full = mode === 'full';
-  const pad = (id) => `
+  const pad = (id) => {
+    const name = { pad: id.toUpperCase() };
+    return `
     <figure class="pad">
-      <canvas data-testid="pad-${id}" class="draw" tabindex="0" aria-label="Drawing pad ${id.toUpperCase()}: draw a digit, or type one to place a sample of it; Ctrl+Z undoes, Delete clears"></canvas>
+      <canvas data-testid="pad-${id}" part="pad pad-${id}" class="draw" tabindex="0"${words(null, { 'aria-label': 'padLabel' }, name)}></canvas>
       <figcaption>
         <span class="pad-name">${id.toUpperCase()}</span>
         <span class="pad-note" data-testid="note-${id}"></span>
-        <button type="button" data-testid="clear-${id}" data-action="clear" data-pad="${id}">Clear</button>
-        <button type="button" data-action="undo" data-pad="${id}">Undo</button>
-        <canvas class="seen" data-seen="${id}" title="What the network sees (28×28)" aria-label="What the network sees of pad ${id.toUpperCase()}"></canvas>
+        <button type="button" data-testid="clear-${id}" data-action="clear" data-pad="${id}"${words('clear')}></button>
+        <button type="button" data-action="undo" data-pad="${id}"${words('undo')}></button>
+        <canvas class="seen" data-seen="${id}"${words(null, { title: 'seenTitle', 'aria-label': 'seenLabel' }, name)}></canvas>
       </figcaption>
     </figure>`;
+  };
   return `
     <link rel="stylesheet" href="${new URL('embed.css', HERE)}">
     <div class="app ${mode}">
       <div class="top">
-        <span class="badge" data-testid="backend" title="">loading…</span>
-        <label class="backend-choice">Backend
-          <select data-action="backend">${BACKENDS.map((b) => `<option value="${b}">${b}</option>`).join('')}</select>
+        <span class="badge" data-testid="backend" title=""${words('badge-loading')}></span>
+        <label class="model-choice"><span${words('network')}></span>
+          <select data-testid="model" data-action="model" data-model="default">${NETWORKS.map((n) => `<option value="${n}"${words(`network-${n}`)}></option>`).join('')}</select>
+        </label>
+        <label class="backend-choice"><span${words('backend')}></span>
+          <select data-action="backend">${BACKENDS.map((b) => `<option value="${b}"${words(`backend-${b}`)}></option>`).join('')}</select>
         </label>
       </div>
-      <p class="status" role="status" aria-live="polite"><span class="status-text">Waiting to load…</span> <progress class="loading" max="1" hidden></progress> <button type="button" data-action="retry" data-testid="retry" hidden>Try again</button></p>
-      <div class="pads">${pad('a')}${pad('b')}</div>
+      <p class="status" role="status" aria-live="polite"><span class="status-text"></span> <progress class="loading" max="1" hidden></progress> <button type="button" data-action="retry" data-testid="retry" hidden${words('tryAgain')}></button></p>
+      <div class="pads" part="pads">${pad('a')}${pad('b')}</div>
       <div class="result">
-        <div>Distance <output data-testid="distance" data-value="" aria-busy="false">–</output></div>
-        <div class="verdict" data-testid="verdict">Draw a digit on each pad.</div>
-        <div class="bar" role="meter" aria-label="Distance" aria-valuemin="0" aria-valuemax="2" aria-valuenow="0" aria-valuetext="no distance yet"><div class="fill"></div><div class="mark" title="threshold"></div></div>
-        <div class="scale"><span>0 · identical</span><span class="threshold-label"></span><span>far apart</span></div>
+        <div><span${words('distance')}></span> <output data-testid="distance" part="distance" data-value="" aria-busy="false">–</output></div>
+        <div class="verdict" data-testid="verdict" part="verdict"${words('drawBoth')}></div>
+        <div class="bar" role="meter" aria-valuemin="0" aria-valuemax="2" aria-valuenow="0"${words(null, { 'aria-label': 'distance', 'aria-valuetext': 'noDistance' })}><div class="fill"></div><div class="mark"${words(null, { title: 'threshold' })}></div></div>
+        <div class="scale"><span${words('scaleIdentical')}></span><span class="threshold-label"></span><span${words('scaleFar')}></span></div>
       </div>
       ${mode === 'compare' ? '' : galleryTemplate()}
       ${full ? `
       <section class="map-section">
-        <h3>Where the drawings land</h3>
-        <p class="hint">Held-out MNIST digits, placed by the network's embedding (first two principal components). A and B are your drawings.</p>
-        <canvas class="map" aria-label="Embedding map" aria-describedby="map-summary"></canvas>
+        <h3${words('mapTitle')}></h3>
+        <p class="hint"${words('mapHint')}></p>
+        <canvas class="map" part="map" aria-describedby="map-summary"${words(null, { 'aria-label': 'mapLabel' })}></canvas>
         <p class="map-summary" id="map-summary" data-testid="map-summary" aria-live="polite"></p>
-        <p class="legend">${DIGIT_COLOURS.map((c, d) => `<span style="color:${c}">${d}</span>`).join(' ')}</p>
+        <ul class="legend"${words(null, { 'aria-label': 'legendLabel' })}>${Array.from({ length: 10 }, (_, d) => `<li><i></i>${d}</li>`).join('')}</ul>
       </section>
       ${studioTemplate(TESTING)}` : ''}
     </div>`;
 }
 
 class SiameseDigits extends HTMLElement {
-  static observedAttributes = ['mode', 'backend'];
+  static observedAttributes = ['mode', 'backend', 'lang', 'model'];
 
   connectedCallback() {
     this.root ??= this.attachShadow({ mode: 'open' });
@@ -95,14 +109,17 @@ class SiameseDigits extends HTMLElement {
     if (name === 'mode') {
       this.detach();
       this.render();
-    } else if (this.client) this.switchBackend(this.initialBackend());
+    } else if (name === 'lang') this.relocalize();
+    else if (name === 'model') this.switchNetwork(now);
+    else if (this.client) this.switchBackend(this.initialBackend());
   }
 
-  /** Let go of the shared client's events, the observer and any pending frame. */
+  /** Let go of the shared client's events, the observers and any pending frame. */
   detach() {
     this.events?.abort(); // every listener this element put on the shared client
     this.events = null;
     this.seen?.disconnect();
+    this.languages?.disconnect();
     this.live?.cancel();
     if (this.studio) this.studio.stopping = true;
     this.client = null;
@@ -115,8 +132,18 @@ class SiameseDigits extends HTMLElement {
     this.root.innerHTML = template(mode);
     this.$ = (s) => this.root.querySelector(s);
     this.$$ = (s) => [...this.root.querySelectorAll(s)];
+    this.$('link').addEventListener('load', () => redraw(this.root), { signal: this.events.signal });
+    this.t = null;
+    this.setLanguage();
+    // A `lang` changed above the element (the page's, say) changes its words too.
+    this.languages = new MutationObserver(() => this.relocalize());
+    this.languages.observe(document.documentElement, { attributes: true, attributeFilter: ['lang'], subtree: true });
     this.pads = { a: new Pad(this.$('[data-testid=pad-a]')), b: new Pad(this.$('[data-testid=pad-b]')) };
     this.images = { a: null, b: null }; // what the network sees of each pad, from the last update
+    this.result = undefined; // the engine's last answer for the pads (undefined: none asked yet)
+    this.backendInfo = null; // what the badge shows
+    this.touched = null; // the pad changed since the last update
+    this.told = { distance: null, same: null }; // what siamese-distance said last
     // aria-busy on what the engine answers for the pads (the distance, the gallery's
     // matches) says whether it still lags behind the ink on them.
     this.live = new Coalescer(() => this.update(), (busy) => {
@@ -125,6 +152,7 @@ class SiameseDigits extends HTMLElement {
     this.studio = this.full ? new Studio(this) : null;
     this.gallery = mode === 'compare' ? null : new Gallery(this, TESTING);
     this.bind();
+    this.status(msg('waiting'));
     drawDigit(this.$('[data-seen=a]'), null);
     drawDigit(this.$('[data-seen=b]'), null);
     // Load when first visible: a blog post far down the page costs nothing until read.
@@ -136,22 +164,78 @@ class SiameseDigits extends HTMLElement {
     } else this.start();
   }
 
+  /** Speak the language `lang` asks for now (i18n.js); false if it already does. */
+  setLanguage() {
+    const { code, locale } = languageOf(this);
+    if (this.t && code === this.language && locale === this.locale) return false;
+    this.language = code;
+    this.locale = locale; // for dates
+    this.t = translator(code);
+    this.$('.app').lang = this.t.tag;
+    localize(this.root, this.t);
+    return true;
+  }
+
+  /** After a change of language: everything in words again, from what is shown now. */
+  relocalize() {
+    if (!this.events || !this.setLanguage()) return;
+    this.show(...this.said);
+    if (this.backendInfo) this.showBackend(this.backendInfo);
+    for (const id of ['a', 'b']) this.showNote(id);
+    this.showResult();
+    this.gallery?.speak();
+    this.studio?.speak();
+  }
+
+  /** This build's version (Cargo.toml's, as the release bundle names it), once the engine has started; else null. */
+  get version() {
+    return this.client?.info.version ?? null;
+  }
+
+  /** A bubbling, composed event for the page (README: "Theming, languages and events"). */
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
   initialBackend() {
     const wanted = new URLSearchParams(location.search).get('backend') ?? this.getAttribute('backend') ?? 'auto';
     return BACKENDS.includes(wanted) ? wanted : 'auto';
   }
 
-  status(text, busy = false) {
-    this.$('.status-text').textContent = text;
-    this.root.querySelector('.app').classList.toggle('busy', busy);
+  /**
+   * Show `message` in the status line: a message (i18n.js), an engine's own words, or
+   * a list of them. One that reports a failure is told to the page (siamese-error),
+   * once while it stays shown.
+   */
+  status(message, busy = false) {
+    this.show(message, busy);
+    const failure = failed(message);
+    const text = this.t.text(message);
+    if (failure && text !== this.failure) this.emit('siamese-error', { message: text, recovered: failure.recovered });
+    this.failure = failure ? text : null;
+  }
+
+  show(message, busy = false) {
+    this.said = [message, busy];
+    this.$('.status-text').textContent = this.t.text(message);
+    this.$('.app').classList.toggle('busy', busy);
+  }
+
+  /** A typed digit is a bundled sample, not a drawing: say so beside the pad. */
+  showNote(id) {
+    const sample = this.pads[id].sample;
+    this.$(`[data-testid=note-${id}]`).textContent = sample ? this.t('typedNote', { digit: sample.label }) : '';
   }
 
   bind() {
     for (const [id, pad] of Object.entries(this.pads)) {
-      pad.addEventListener('input', () => this.live.request());
+      pad.addEventListener('input', () => {
+        this.touched = id;
+        this.live.request();
+      });
       pad.addEventListener('change', () => {
-        // A typed digit is a bundled sample, not a drawing: say so beside the pad.
-        this.$(`[data-testid=note-${id}]`).textContent = pad.sample ? `typed ${pad.sample.label}: an MNIST sample` : '';
+        this.touched = id;
+        this.showNote(id);
         this.live.request();
       });
       pad.canvas.addEventListener('keydown', (e) => {
@@ -170,6 +254,7 @@ class SiameseDigits extends HTMLElement {
       else this.studio?.click(b);
     });
     this.$('[data-action=backend]').addEventListener('change', (e) => this.switchBackend(e.target.value));
+    this.$('[data-action=model]').addEventListener('change', (e) => this.switchNetwork(e.target.value));
   }
 
   pkgUrl() {
@@ -181,7 +266,7 @@ class SiameseDigits extends HTMLElement {
     const client = getClient(this.pkgUrl(), this.initialBackend(), TESTING);
     this.setBusy(true);
     const progress = this.$('.loading');
-    this.status('Loading the model…', true);
+    this.status(msg('loadingModel'), true);
     const events = this.events;
     if (!events.listening) {
       events.listening = true;
@@ -192,8 +277,8 @@ class SiameseDigits extends HTMLElement {
       }, { signal });
       client.addEventListener('backend', ({ detail }) => {
         this.showBackend(detail);
-        // The map's projection lives in the engine: a move needs a new one.
-        if (this.full && this.client && detail.backend !== this.mapBackend) this.refreshMap().catch(() => {});
+        // The map's projection lives in the engine, and is the network's: a move or another network needs a new one.
+        if (this.full && this.client && (detail.backend !== this.mapBackend || detail.network !== this.mapNetwork)) this.refreshMap().catch(() => {});
         this.live.request();
       }, { signal });
       client.addEventListener('note', ({ detail }) => this.status(detail), { signal });
@@ -212,19 +297,22 @@ class SiameseDigits extends HTMLElement {
       this.showBackend(info);
       // The gallery and the studio show the visitor's session once it is restored
       // (saved.js: once per page, one note for both; mode="compare" has neither).
-      const [note] = await Promise.all([this.gallery?.restore(), this.studio?.restore()]);
+      const [notes] = await Promise.all([this.gallery?.restore(), this.studio?.restore()]);
       if (this.full) await this.refreshMap();
-      this.status(`${note || 'Ready.'} Draw a digit on each pad.`);
+      this.status([notes?.length ? notes : msg('ready'), msg('drawBoth')]);
       this.gallery?.addPageGallery(); // its note follows this one
       announceReady?.(info);
+      this.emit('siamese-ready', { backend: client.info.backend, threshold: client.info.threshold });
       this.live.request();
     } catch (e) {
       progress.hidden = true;
-      this.status(`Could not start the model: ${e.message ?? e}`);
+      this.status(failure('couldNotStart', { error: why(e) }, false));
       this.$('[data-action=retry]').hidden = false; // a failed download is not final
     } finally {
       this.setBusy(false);
     }
+    // model="seed" from the start: once not busy, as a visitor's choice would be.
+    if (this.client) this.switchNetwork(this.getAttribute('model'));
   }
 
   /** After a failed start: a new worker, which downloads the module again. */
@@ -238,27 +326,52 @@ class SiameseDigits extends HTMLElement {
   async switchBackend(backend) {
     if (!this.client) return;
     this.setBusy(true);
-    this.status(`Switching to ${backend}…`, true);
+    this.status(msg('switching', { backend: msg(`backend-${backend}`) }), true);
     try {
       const info = await this.client.setBackend(backend);
-      this.status(info.backend === 'cpu' && info.reason ? `On the CPU: ${info.reason}` : `Running on ${info.backend}.`);
+      this.status(info.backend === 'cpu' && info.reason ? msg('onCpu', { reason: info.reason }) : msg('runningOn', { backend: msg(`backend-${info.backend}`) }));
     } catch (e) {
-      this.status(`Could not switch: ${e.message ?? e}`);
+      this.status(failure('couldNotSwitch', { error: why(e) }));
     } finally {
       this.setBusy(false);
     }
   }
 
+  /** Let another network answer (`model`; every element on the page shares the engine, so all switch). */
+  async switchNetwork(network) {
+    if (this.client && NETWORKS.includes(network) && network !== this.client.info.network) {
+      const name = msg(`network-${network}`);
+      await this.whileBusy(msg('switchingNetwork', { network: name }), async () => {
+        try {
+          await this.client.useNetwork(network);
+          this.status(msg('networkNow', { network: name }));
+        } catch (e) {
+          this.status(failure('couldNotSwitchNetwork', { error: why(e) }));
+        }
+      });
+    }
+    if (this.backendInfo) this.showBackend(this.client?.info ?? this.backendInfo); // the chooser says what answers
+  }
+
   showBackend(info) {
+    this.backendInfo = info;
+    const chooser = this.$('[data-testid=model]');
+    chooser.value = info.network;
+    chooser.dataset.model = info.network;
+    const hint = this.$('.map-section .hint');
+    if (hint) {
+      hint.dataset.t = info.embeddingSize === 2 ? 'mapHintPlane' : 'mapHint';
+      hint.textContent = this.t(hint.dataset.t);
+    }
     const badge = this.$('[data-testid=backend]');
-    badge.textContent = info.backend === 'webgpu' ? 'webgpu (GPU)' : 'cpu';
+    // The reason is the engine's, in its words (English): marked so.
+    const reason = info.reason ? [' · ', Object.assign(document.createElement('span'), { lang: 'en', textContent: info.reason })] : [];
+    badge.replaceChildren(this.t(`badge-${info.backend}`), ...reason);
     badge.title = info.reason ?? '';
     badge.dataset.backend = info.backend;
-    const why = info.reason ? ` — ${info.reason}` : '';
-    badge.setAttribute('aria-label', `Running on ${info.backend}${why}`);
-    if (info.reason) badge.textContent += ` · ${info.reason}`;
+    badge.setAttribute('aria-label', this.t(info.reason ? 'runningOnLabelWhy' : 'runningOnLabel', { backend: msg(`backend-${info.backend}`), reason: info.reason }));
     this.$('[data-action=backend]').value = info.wanted;
-    this.$('.threshold-label').textContent = `threshold ${info.threshold.toFixed(2)}`;
+    this.$('.threshold-label').textContent = this.t('thresholdValue', { value: info.threshold.toFixed(2) });
     this.$('.mark').style.left = `${this.barPosition(info.threshold)}%`;
   }
 
@@ -270,11 +383,11 @@ class SiameseDigits extends HTMLElement {
     }
   }
 
-  /** Run `work` with the controls disabled and `text` in the status line; nothing while other work runs. */
-  async whileBusy(text, work) {
+  /** Run `work` with the controls disabled and `message` in the status line; nothing while other work runs. */
+  async whileBusy(message, work) {
     if (!this.client || this.busy) return;
     this.setBusy(true);
-    this.status(text, true);
+    this.status(message, true);
     try {
       await work();
     } finally {
@@ -298,30 +411,47 @@ class SiameseDigits extends HTMLElement {
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
+  /** Where distance `d` sits on the bar: the threshold at 40 %, whatever the network's scale. */
   barPosition(d) {
-    return Math.min(100, (d / 1.6) * 100); // unit-norm embeddings: distances lie in [0, 2]
+    return Math.min(100, (d / (2.5 * this.backendInfo.threshold)) * 100);
   }
 
-  /** Send both pads to the engine; show what the network sees and the distance. */
+  /** Send both pads to the engine; show its answer, and tell the page when the distance changed. */
   async update() {
-    const out = this.$('[data-testid=distance]');
-    const verdict = this.$('[data-testid=verdict]');
+    const pad = this.touched;
+    this.touched = null;
     const pixels = { a: this.pads.a.transferable(), b: this.pads.b.transferable() };
     let result = null;
     if (this.client && (pixels.a || pixels.b)) {
       try {
         result = await this.client.compare(pixels.a, pixels.b);
       } catch (e) {
-        this.status(`Could not compute the distance: ${e.message ?? e}`);
+        this.status(failure('couldNotCompute', { error: why(e) }));
       }
     }
+    this.result = result;
+    this.showResult();
+    const distance = result?.distance ?? null;
+    const same = distance == null ? null : distance < this.client.info.threshold;
+    if (distance !== this.told.distance || same !== this.told.same) {
+      this.told = { distance, same };
+      this.emit('siamese-distance', { distance, same, pad });
+    }
+  }
+
+  /** The engine's last answer for the pads: what the network sees, the distance and verdict, the map, the matches. */
+  showResult() {
+    const result = this.result;
+    if (result === undefined) return; // the template's hint stands
+    const out = this.$('[data-testid=distance]');
+    const verdict = this.$('[data-testid=verdict]');
     this.images = { a: result?.images.a ?? null, b: result?.images.b ?? null };
     for (const id of ['a', 'b']) drawDigit(this.$(`[data-seen=${id}]`), this.images[id]);
     const { a, b } = this.images;
     if (result?.distance == null) {
       out.textContent = '–';
       out.dataset.value = '';
-      verdict.textContent = !this.client ? 'The model is loading…' : !a && !b ? 'Draw a digit on each pad.' : `Now draw a digit on pad ${a ? 'B' : 'A'}.`;
+      verdict.textContent = this.t(!this.client ? 'modelLoading' : !a && !b ? 'drawBoth' : 'drawOther', { pad: a ? 'B' : 'A' });
       verdict.className = 'verdict';
       this.$('.fill').style.width = '0';
       this.setMeter(null, verdict.textContent);
@@ -330,12 +460,12 @@ class SiameseDigits extends HTMLElement {
       const same = d < this.client.info.threshold;
       out.textContent = d.toFixed(3);
       out.dataset.value = String(d);
-      verdict.textContent = same ? 'same digit' : 'different digits';
+      verdict.textContent = this.t(same ? 'same' : 'different');
       verdict.className = `verdict ${same ? 'same' : 'different'}`;
       const fill = this.$('.fill');
       fill.style.width = `${this.barPosition(d)}%`;
       fill.classList.toggle('far', !same);
-      this.setMeter(d, `${d.toFixed(3)}, ${verdict.textContent}`);
+      this.setMeter(d, this.t('meterText', { distance: d.toFixed(3), verdict: verdict.textContent }));
     }
     this.marks = ['a', 'b'].filter((id) => result?.xy[id]).map((id) => ({ label: id.toUpperCase(), xy: result.xy[id] }));
     this.summariseMap(result?.nearest);
@@ -350,7 +480,7 @@ class SiameseDigits extends HTMLElement {
     try {
       this.pads[id].setSample(await this.client.sample(digit, this.typed[digit]++), digit);
     } catch (e) {
-      this.status(`Could not place a sample: ${e.message ?? e}`);
+      this.status(failure('couldNotPlace', { error: why(e) }));
     }
   }
 
@@ -365,12 +495,13 @@ class SiameseDigits extends HTMLElement {
   summariseMap(nearest) {
     const summary = this.$('.map-summary');
     if (!summary) return;
-    const parts = ['a', 'b'].filter((id) => nearest?.[id]).map((id) => `pad ${id.toUpperCase()} lands among ${nearest[id].join(', ')}`);
-    summary.textContent = parts.length ? `Nearest held-out digits, closest first: ${parts.join('; ')}.` : '';
+    const parts = ['a', 'b'].filter((id) => nearest?.[id]).map((id) => this.t('mapPad', { pad: id.toUpperCase(), digits: nearest[id] }));
+    summary.textContent = parts.length ? this.t('mapSummary', { parts }) : '';
   }
 
   async refreshMap() {
     this.mapBackend = this.client.info.backend;
+    this.mapNetwork = this.client.info.network;
     const { points, labels } = await this.client.map();
     this.mapPoints = points;
     this.mapLabels = labels;
@@ -379,7 +510,7 @@ class SiameseDigits extends HTMLElement {
 
   drawMap() {
     if (!this.full || !this.mapPoints) return;
-    drawMap(this.$('.map'), this.mapPoints, this.mapLabels, this.marks ?? []);
+    drawMap(this.$('.map'), this.mapPoints, this.mapLabels, this.marks ?? [], this.$('.legend'));
   }
 }
 

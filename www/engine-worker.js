@@ -5,7 +5,9 @@
 // which answers the first distance. Where the backend is auto or webgpu and the
 // browser has a WebGPU adapter, it then fetches the WebGPU module (pkg/gpu/) and
 // moves the engine's session there (weights, training set, options, steps: one byte
-// format, Rust's); if the GPU fails, the session moves back to the CPU module. All
+// format, Rust's); if the GPU fails, the session moves back to the CPU module. The
+// seed network's weights (pkg/seed.bin.gz) are downloaded the first time a visitor
+// chooses that network, never before. All
 // computing — preprocessing included — is Rust; this file only routes messages and
 // moves sessions between the two modules; it keeps no copy of the session (nor of
 // the gallery's embeddings: the engine embeds its references again when the model
@@ -15,7 +17,8 @@
 // `{ id, error, fatal }` (fatal: the wasm instance trapped, restart the worker);
 // events `{ event, … }`: progress (of a download), backend (after a move; `note`
 // says why when the GPU failed). Ops that change the session answer a snapshot
-// (see `snapshot()`).
+// (see `snapshot()`). Notes for the status line are messages (`{ key, params }`,
+// with `recovered` for a failure), which the page puts into its words (i18n.js).
 
 let pkg = null; // URL of pkg/
 let testing = false; // whether the page was opened with ?testing (testing aids answer)
@@ -31,11 +34,15 @@ let wanted = 'auto';
 let fallbackReason = null;
 let mapReady = false; // whether the engine has fitted the map (project() needs it)
 let lastDrawing = -Infinity; // when the page last asked for a distance (performance.now())
+let seedWeights = null; // the seed network's weights file, downloaded when first chosen
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
 function info() {
-  return { backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release, fineTuning };
+  return {
+    backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release, fineTuning,
+    network: engine.network, embeddingSize: engine.embeddingSize, version: cpuModule.Engine.version(),
+  };
 }
 
 /**
@@ -54,7 +61,7 @@ async function snapshot() {
   return { bytes, items: source.items(), gallery: source.gallery(), steps: source.steps, options: source.options, revision, info: info() };
 }
 
-/** Fetch a wasm with progress events and compile it while it streams. */
+/** Fetch a file with progress events (a wasm compiles while it streams). */
 async function streamed(url, what) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not download the ${what} (${response.status})`);
@@ -70,10 +77,37 @@ async function streamed(url, what) {
   return new Response(counted, { headers: { 'content-type': 'application/wasm' } });
 }
 
-/** Open the answering engine's session in `target`; resolves to the revision copied. */
+/**
+ * The seed network's weights, given to `target` (downloaded once per worker, with
+ * progress; gunzipped here unless the host already did).
+ */
+async function giveSeedWeights(target) {
+  if (!seedWeights) {
+    const response = await streamed(new URL('seed.bin.gz', pkg), 'seed network');
+    let bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      bytes = new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
+    }
+    seedWeights = bytes;
+  }
+  if (!target.hasSeedWeights) target.addSeedWeights(seedWeights);
+}
+
+/**
+ * Open the answering engine's session in `target`; resolves to the revision copied.
+ * The session's bytes hold our network; while the seed network answers it goes
+ * along too, as it is now.
+ */
 async function copySession(target) {
   const revision = engine.revision;
   target.openSession(await engine.exportSession());
+  if (engine.network === 'seed') {
+    await engine.syncWeights();
+    const weights = engine.exportWeights();
+    await giveSeedWeights(target);
+    await target.useNetwork('seed');
+    target.importWeights(weights);
+  }
   return revision;
 }
 
@@ -99,7 +133,7 @@ function moveTo(target, note, copied = null) {
 /** Leave the GPU for good (for this worker): back to the CPU module. */
 async function leaveGpu(reason) {
   fallbackReason = reason;
-  const note = `Moved to the CPU: ${reason}`;
+  const note = { key: 'movedToCpu', params: { reason }, recovered: true };
   const failed = gpu;
   gpu = null; // dropped, not freed: calls may still be running on it
   if (engine === failed) await moveTo(cpu, note);
@@ -205,7 +239,7 @@ const ops = {
         cpu.openSession(options.session);
       } catch (e) {
         if (e instanceof WebAssembly.RuntimeError) throw e;
-        note = `Your last session could not be reopened (${e.message ?? e}); the engine starts from the shipped model.`;
+        note = { key: 'lastSessionNotReopened', params: { error: e.message ?? String(e) } };
       }
     }
     if (wanted !== 'cpu') {
@@ -349,6 +383,16 @@ const ops = {
 
   async scores() {
     return { user: await engine.userAccuracy(), validation: await engine.validationAccuracy() };
+  },
+
+  /** Let `'default'` or `'seed'` answer; the network leaving is kept as it was. */
+  async useNetwork(name) {
+    if (name === 'seed') await giveSeedWeights(engine);
+    await engine.useNetwork(name);
+    // Another network's kernels: compiled now, while the status says so, not on the next drawing.
+    if (engine.backend === 'webgpu') await engine.warm();
+    mapReady = false; // a new embedding: the map is fitted again
+    return snapshot();
   },
 
   reset() {

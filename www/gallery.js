@@ -10,48 +10,39 @@
 
 import { drawDigit } from './charts.js';
 import { restoreSession } from './saved.js';
-
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+import { failure, msg, why, words } from './i18n.js';
 
 /** The galleries pages ship (the `gallery` attribute) asked for so far, by URL: each is added once. */
 const asked = new Set();
 /** One page gallery at a time, so that each sees what the one before added. */
 let posting = Promise.resolve();
 
+/** The gallery's markup; its words are filled by localize() (i18n.js). */
 export function galleryTemplate() {
   const match = (id) => `<p class="match" data-testid="match-${id}" data-label="" data-nearest="" data-distance="" aria-live="polite" aria-busy="false"></p>`;
+  const add = (id) => `<button type="button" data-action="gallery-add" data-pad="${id}" data-testid="gallery-add-${id}"${words('addPad', {}, { pad: id.toUpperCase() })}></button>`;
   return `
-      <section class="gallery">
-        <h3>Name your own drawings</h3>
-        <p class="hint">Draw anything — a letter, a symbol, your initials —, name it and add it: one drawing is enough.
-          Each pad is then matched against the gallery, or called none of these when nothing in it is close. Enter in the name adds pad A.</p>
+      <section class="gallery" part="gallery">
+        <h3${words('galleryTitle')}></h3>
+        <p class="hint"${words('galleryHint')}></p>
         <div class="matches">${match('a')}${match('b')}</div>
         <div class="row">
-          <label>Name <input type="text" data-testid="gallery-name" autocomplete="off" spellcheck="false"></label>
-          <button type="button" data-action="gallery-add" data-pad="a" data-testid="gallery-add-a">Add pad A</button>
-          <button type="button" data-action="gallery-add" data-pad="b" data-testid="gallery-add-b">Add pad B</button>
+          <label><span${words('name')}></span> <input type="text" data-testid="gallery-name" autocomplete="off" spellcheck="false"></label>
+          ${add('a')}
+          ${add('b')}
         </div>
         <p class="gallery-count" data-testid="gallery-count" data-value="0"></p>
-        <ul class="references" aria-label="Gallery"></ul>
+        <ul class="references"${words(null, { 'aria-label': 'galleryLabel' })}></ul>
         <div class="row">
-          <button type="button" data-action="gallery-download" data-testid="gallery-download">Download gallery</button>
-          <label class="upload">Open a gallery <input type="file" data-action="gallery-open" data-testid="gallery-open" accept=".json,application/json"></label>
-          <button type="button" data-action="gallery-clear" data-testid="gallery-clear">Clear gallery</button>
+          <button type="button" data-action="gallery-download" data-testid="gallery-download"${words('galleryDownload')}></button>
+          <label class="upload"><span${words('galleryOpen')}></span><input type="file" data-action="gallery-open" data-testid="gallery-open" accept=".json,application/json"></label>
+          <button type="button" data-action="gallery-clear" data-testid="gallery-clear"${words('galleryClear')}></button>
         </div>
       </section>`;
 }
 
-/** A name and its distance, in words. */
-const named = ({ name, distance }) => `“${name}” (${distance.toFixed(3)})`;
-
-/** Pad `pad`'s match in words: `best` and `next` are the nearest names, `label` the match, if any. */
-function matchText(pad, label, best, next, empty) {
-  if (!best) return empty ? `Pad ${pad}: the gallery is empty; add a drawing to match against.` : `Pad ${pad}: draw something to match it.`;
-  const then = next.length ? ` Next: ${next.map(named).join(', ')}.` : '';
-  return label == null
-    ? `Pad ${pad}: none of these (nearest: “${best.name}”, ${best.distance.toFixed(3)}).${then}`
-    : `Pad ${pad}: ${named(best)}.${then}`;
-}
+/** siamese-match's detail for a pad without a match (empty, or an empty gallery), as compared. */
+const unmatched = (pad) => JSON.stringify({ pad, label: null, nearest: null, distance: null });
 
 export class Gallery {
   /** `host`: the <siamese-digits> element; `testing` (?testing): clearing asks for no confirmation. */
@@ -60,6 +51,8 @@ export class Gallery {
     this.$ = host.$;
     this.testing = testing;
     this.adding = false;
+    this.match = null; // the engine's last matches, as shown
+    this.told = { a: unmatched('a'), b: unmatched('b') }; // what siamese-match said last, per pad
     this.name = this.$('[data-testid=gallery-name]');
     this.name.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.isComposing) { e.preventDefault(); this.add('a'); }
@@ -71,6 +64,12 @@ export class Gallery {
 
   get client() {
     return this.host.client;
+  }
+
+  /** After a change of language: the list and the matches in the new words. */
+  speak() {
+    this.render();
+    this.show(this.match);
   }
 
   /** Handle a click on one of the gallery's buttons. */
@@ -113,10 +112,13 @@ export class Gallery {
       if (asked.has(url.href)) return;
       asked.add(url.href);
       const response = await fetch(url);
-      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      if (!response.ok) {
+        this.host.status(failure('pageGalleryNotLoaded', { error: msg('serverAnswered', { status: response.status }) }));
+        return;
+      }
       text = await response.text();
     } catch (e) {
-      this.host.status(`This page's gallery could not be loaded (${e.message ?? e}); yours works as before.`);
+      this.host.status(failure('pageGalleryNotLoaded', { error: why(e) }));
       return;
     }
     const adding = posting.then(async () => {
@@ -125,9 +127,9 @@ export class Gallery {
       if (client.gallery.length) return; // the visitor's own, restored or drawn meanwhile
       try {
         await client.importGallery(text);
-        this.host.status(`Added this page's gallery: ${plural(client.gallery.length, 'reference')}.`);
+        this.host.status(msg('pageGalleryAdded', { n: client.gallery.length }));
       } catch (e) {
-        this.host.status(`This page's gallery could not be added: ${e.message ?? e}.`);
+        this.host.status(failure('pageGalleryNotAdded', { error: why(e) }));
       }
     });
     posting = adding;
@@ -141,10 +143,10 @@ export class Gallery {
     this.adding = true;
     try {
       await this.client.addReference(this.name.value, this.host.pads[id].transferable());
-      this.host.status(`Added pad ${id.toUpperCase()} to the gallery as “${this.client.gallery.at(-1).name}”.`);
+      this.host.status(msg('referenceAdded', { pad: id.toUpperCase(), name: this.client.gallery.at(-1).name }));
       this.name.value = '';
     } catch (e) {
-      this.host.status(`Not added: ${e.message ?? e}.`);
+      this.host.status(failure('referenceNotAdded', { error: why(e) }));
     } finally {
       this.adding = false;
     }
@@ -152,25 +154,25 @@ export class Gallery {
 
   async remove(index) {
     const name = this.client?.gallery[index]?.name;
-    await this.host.whileBusy(`Removing “${name}”…`, async () => {
+    await this.host.whileBusy(msg('removing', { name }), async () => {
       try {
         await this.client.removeReference(index);
-        this.host.status(`Removed “${name}” from the gallery.`);
+        this.host.status(msg('removed', { name }));
       } catch (e) {
-        this.host.status(`Could not remove “${name}”: ${e.message ?? e}`);
+        this.host.status(failure('couldNotRemove', { name, error: why(e) }));
       }
     });
   }
 
   async clear() {
     const n = this.client?.gallery.length ?? 0;
-    if (n && !this.testing && !confirm(`Remove all ${plural(n, 'reference')} from the gallery? Download it first to keep a copy.`)) return;
-    await this.host.whileBusy('Clearing the gallery…', async () => {
+    if (n && !this.testing && !confirm(this.host.t('confirmClear', { n }))) return;
+    await this.host.whileBusy(msg('clearing'), async () => {
       try {
         await this.client.clearGallery();
-        this.host.status('The gallery is empty.');
+        this.host.status(msg('galleryEmpty'));
       } catch (e) {
-        this.host.status(`Could not clear the gallery: ${e.message ?? e}`);
+        this.host.status(failure('couldNotClear', { error: why(e) }));
       }
     });
   }
@@ -179,47 +181,52 @@ export class Gallery {
     try {
       this.host.offer(await this.client.exportGallery(), 'siamese-digits-gallery.json', 'application/json');
     } catch (e) {
-      this.host.status(`Could not export the gallery: ${e.message ?? e}`);
+      this.host.status(failure('couldNotExportGallery', { error: why(e) }));
     }
   }
 
   /** Add a gallery file's references after the visitor's; a bad file is refused whole, and the gallery stays. */
   async open(file) {
     if (!file) return;
-    await this.host.whileBusy(`Opening ${file.name}…`, async () => {
+    await this.host.whileBusy(msg('opening', { file: file.name }), async () => {
       const before = this.client.gallery.length;
       try {
         await this.client.importGallery(await file.text());
       } catch (e) {
-        this.host.status(`${file.name} was not opened: ${e.message ?? e}. Your gallery stays.`);
+        this.host.status(failure('galleryNotOpened', { file: file.name, error: why(e) }));
         return;
       }
-      this.host.status(`Opened ${file.name}: ${plural(this.client.gallery.length - before, 'reference')} added.`);
+      this.host.status(msg('galleryOpened', { file: file.name, n: this.client.gallery.length - before }));
     });
     this.$('[data-action=gallery-open]').value = '';
   }
 
   /** The gallery as the client's last snapshot has it: each reference's thumbnail, name and remove button. */
   render() {
+    const t = this.host.t;
     const gallery = this.client?.gallery ?? [];
     const count = this.$('[data-testid=gallery-count]');
     count.dataset.value = String(gallery.length);
-    count.textContent = gallery.length ? `${plural(gallery.length, 'reference')} in the gallery.` : 'The gallery is empty.';
-    this.$('.references').replaceChildren(...gallery.map(({ name, image }, index) => {
+    count.textContent = gallery.length ? t('galleryCount', { n: gallery.length }) : t('galleryEmpty');
+    const list = this.$('.references');
+    list.replaceChildren(...gallery.map(({ name }, index) => {
       const li = document.createElement('li');
-      const thumb = document.createElement('canvas');
-      drawDigit(thumb, image);
       const caption = Object.assign(document.createElement('span'), { textContent: name });
-      li.append(thumb, caption, this.host.listButton('gallery-remove', index, '×', `Remove “${name}”`));
+      li.append(document.createElement('canvas'), caption, this.host.listButton('gallery-remove', index, '×', t('removeReference', { name })));
       return li;
     }));
+    // Drawn in place: the thumbnails take the theme's colours from there.
+    list.querySelectorAll('canvas').forEach((thumb, index) => drawDigit(thumb, gallery[index].image));
   }
 
   /**
    * Each pad's match, as the engine answered it with the distance (`{ a, b }`, each
-   * `{ label, nearest }` or null), in words and in the test hooks' data attributes.
+   * `{ label, nearest }` or null), in words and in the test hooks' data attributes;
+   * a changed match is told to the page (siamese-match).
    */
   show(match) {
+    this.match = match;
+    const t = this.host.t;
     const empty = !this.client?.gallery.length;
     for (const id of ['a', 'b']) {
       const out = this.$(`[data-testid=match-${id}]`);
@@ -227,8 +234,15 @@ export class Gallery {
       out.dataset.label = label ?? '';
       out.dataset.nearest = best?.name ?? '';
       out.dataset.distance = best ? String(best.distance) : '';
-      const text = matchText(id.toUpperCase(), label, best, next, empty);
+      const pad = id.toUpperCase();
+      const text = !best ? t(empty ? 'matchEmpty' : 'matchDraw', { pad }) : t(label == null ? 'matchNone' : 'matchFound', { pad, best, next });
       if (out.textContent !== text) out.textContent = text; // unchanged words are not announced again
+      const detail = { pad: id, label, nearest: best?.name ?? null, distance: best?.distance ?? null };
+      const key = JSON.stringify(detail);
+      if (key !== this.told[id]) {
+        this.told[id] = key;
+        this.host.emit('siamese-match', detail);
+      }
     }
   }
 }

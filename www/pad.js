@@ -1,6 +1,10 @@
 // A drawing pad: pointer events (mouse, touch, pen), strokes kept as centre lines
 // (for undo, and for the engine, which inks them at one width whatever the size).
-// Fires 'input' while a stroke is drawn and 'change' when the drawing changes.
+// Fires 'input' while a stroke is drawn and 'change' when the drawing changes. The
+// pad shows its canvas's computed `color` (ink) on its `background-color` (paper),
+// the theme's; what the engine is sent never depends on them.
+
+import { drawDigit, keepDrawn } from './charts.js';
 
 const SIZE = 280; // canvas pixels; the network sees a 28×28 rendering of it
 const PEN = 18; // stroke width on screen only: the engine inks the centre lines itself
@@ -11,7 +15,7 @@ export class Pad extends EventTarget {
     this.canvas = canvas;
     canvas.width = SIZE;
     canvas.height = SIZE;
-    this.ctx = canvas.getContext('2d', { willReadFrequently: true });
+    this.ctx = canvas.getContext('2d');
     this.strokes = [];
     this.current = null;
     this.pointer = null; // the pointerId drawing `current`
@@ -20,6 +24,7 @@ export class Pad extends EventTarget {
     canvas.addEventListener('pointermove', (e) => this.move(e));
     canvas.addEventListener('pointerup', (e) => this.up(e));
     canvas.addEventListener('pointercancel', (e) => this.up(e));
+    keepDrawn(canvas, () => this.redraw()); // in new colours, when they change
     this.redraw();
   }
 
@@ -94,10 +99,6 @@ export class Pad extends EventTarget {
     this.dispatchEvent(new Event('change'));
   }
 
-  pixels() {
-    return this.ctx.getImageData(0, 0, SIZE, SIZE);
-  }
-
   /** Show a bundled sample of digit `label` (784 values, ink 1) instead of a drawing: the keyboard's way in. */
   setSample(image, label) {
     this.strokes = [];
@@ -109,14 +110,24 @@ export class Pad extends EventTarget {
 
   /**
    * The drawing as the engine worker takes it, or null when empty: a sample as
-   * pixels (`{ rgba, width, height }`, preprocessed like any raster), else the strokes'
-   * centre lines (`xy` = x0, y0, x1, y1, …; `ends` = points up to each stroke's
-   * end), so the engine inks them the same at any size. The buffers can be transferred.
+   * pixels (`{ rgba, width, height }`, preprocessed like any raster: grey ink on white
+   * paper, 10 pixels a cell, whatever the pad's colours), else the strokes' centre
+   * lines (`xy` = x0, y0, x1, y1, …; `ends` = points up to each stroke's end), so the
+   * engine inks them the same at any size. The buffers can be transferred.
    */
   transferable() {
     if (this.sample) {
-      const { data, width, height } = this.pixels();
-      return { rgba: data.buffer, width, height };
+      const rgba = new Uint8ClampedArray(4 * SIZE * SIZE);
+      const cell = SIZE / 28;
+      for (let y = 0; y < SIZE; y++) {
+        for (let x = 0; x < SIZE; x++) {
+          const v = this.sample.image[Math.floor(y / cell) * 28 + Math.floor(x / cell)];
+          const at = 4 * (y * SIZE + x);
+          rgba[at] = rgba[at + 1] = rgba[at + 2] = v > 0 ? Math.round(255 * (1 - v)) : 255;
+          rgba[at + 3] = 255;
+        }
+      }
+      return { rgba: rgba.buffer, width: SIZE, height: SIZE };
     }
     const strokes = this.current ? [...this.strokes, this.current] : this.strokes;
     if (!strokes.length) return null;
@@ -132,7 +143,7 @@ export class Pad extends EventTarget {
 
   style() {
     const c = this.ctx;
-    c.strokeStyle = c.fillStyle = '#111';
+    c.strokeStyle = c.fillStyle = this.ink;
     c.lineWidth = PEN;
     c.lineCap = c.lineJoin = 'round';
   }
@@ -153,17 +164,18 @@ export class Pad extends EventTarget {
   }
 
   redraw() {
-    this.ctx.fillStyle = '#fff';
+    const { color, backgroundColor } = getComputedStyle(this.canvas);
+    this.ink = color;
+    this.ctx.clearRect(0, 0, SIZE, SIZE);
+    this.ctx.fillStyle = backgroundColor;
     this.ctx.fillRect(0, 0, SIZE, SIZE);
     if (this.sample) {
-      const cell = SIZE / 28;
-      this.sample.image.forEach((v, i) => {
-        if (v <= 0) return;
-        this.ctx.fillStyle = `rgb(${Array(3).fill(Math.round(255 * (1 - v))).join(',')})`;
-        this.ctx.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
-      });
+      this.cells ??= document.createElement('canvas');
+      drawDigit(this.cells, this.sample.image, { ink: color, paper: backgroundColor });
+      this.ctx.imageSmoothingEnabled = false;
+      this.ctx.drawImage(this.cells, 0, 0, SIZE, SIZE);
     }
-    for (const stroke of this.strokes) {
+    for (const stroke of this.current ? [...this.strokes, this.current] : this.strokes) {
       this.dot(stroke[0]);
       for (let i = 1; i < stroke.length; i++) this.segment(stroke[i - 1], stroke[i]);
     }

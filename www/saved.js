@@ -2,13 +2,13 @@
 // whatever the number and modes of elements, and saved after every change — the
 // gallery's references as much as the studio's training set and model. A model
 // fine-tuned under an earlier release is set aside into the saved models, which
-// the studio lists. No DOM here: callers show the notes.
+// the studio lists. No DOM here: callers show the notes, which are messages (i18n.js).
 
 import { legacyExamples, savedModels, savedSession } from './storage.js';
+import { failure, msg, why } from './i18n.js';
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-/** A storage failure in words (a full disk, say). */
-export const storageProblem = (e) => `this browser's storage refused it (${e?.name ?? 'Error'}: ${e?.message ?? e})`;
+/** A storage failure (a full disk, say), as a message. */
+export const storageProblem = (e) => msg('storageRefused', { name: e?.name ?? 'Error', message: why(e) });
 
 /** Fires `change` when a model is added to the saved models: every studio shows the list. */
 export const models = new EventTarget();
@@ -34,21 +34,22 @@ function saveSession(snapshot) {
 /** Settles once the session's writes so far have ended; rejects with what the storage refused, if it did. */
 export const sessionSaved = () => sessionWrites;
 
-/** `done`, once the session's writes so far have ended; with what the storage refused, if it did. */
+/** `done` (a message), once the session's writes so far have ended; with what the storage refused, if it did. */
 export async function whenSaved(done) {
   try {
     await sessionWrites;
     return done;
   } catch (e) {
-    return `${done} It could not be saved in this browser: ${storageProblem(e)}. What was saved before is kept.`;
+    return [done, failure('notSavedHere', { problem: storageProblem(e) })];
   }
 }
 
 let restoring = null; // one restore per page, for every element
 /**
  * Bring back what was saved into `client` (the page's engine), once per page, then
- * save the session after every change. Resolves to a note for the status line; an
- * element shows the session only after it, so nothing it adds is overwritten.
+ * save the session after every change. Resolves to notes for the status line (a list
+ * of messages); an element shows the session only after it, so nothing it adds is
+ * overwritten.
  */
 export function restoreSession(client) {
   restoring ??= restoreSaved(client);
@@ -64,7 +65,7 @@ async function restoreSaved(client) {
   try {
     saved = await savedSession.load();
   } catch (e) {
-    notes.push(`Your saved session could not be read: ${storageProblem(e)}.`);
+    notes.push(failure('sessionUnreadable', { problem: storageProblem(e) }));
   }
   if (saved) {
     try {
@@ -73,15 +74,15 @@ async function restoreSaved(client) {
         changed = true;
         try {
           await keepModel({ bytes: setAside.weights, release: setAside.release, date: Date.now(), steps: setAside.steps, accuracy: null });
-          notes.push('The shipped model was updated since you fine-tuned yours; yours is kept under Saved models.');
+          notes.push(msg('shippedUpdatedKept'));
         } catch (e) {
           // The saved session still holds it: leave that as it is for the next visit.
           keepSaving = false;
-          notes.push(`The shipped model was updated since you fine-tuned yours, and yours could not be added to Saved models (${storageProblem(e)}); it stays in your saved session for the next visit, and nothing is saved in this one.`);
+          notes.push(failure('shippedUpdatedNotKept', { problem: storageProblem(e) }));
         }
-      } else if (client.snapshot.steps > 0) notes.push('Restored your fine-tuned model.');
+      } else if (client.snapshot.steps > 0) notes.push(msg('restoredTuned'));
     } catch (e) {
-      notes.push(`Your saved session could not be opened (${e.message ?? e}); the shipped model is in use. Your saved models are kept.`);
+      notes.push(failure('savedSessionNotOpened', { error: why(e) }));
     }
   }
   // A training set a version-2 page saved moves into the session, once.
@@ -98,12 +99,12 @@ async function restoreSaved(client) {
     changed = true;
   }
   const n = client.items.length;
-  if (n) notes.push(`Restored ${plural(n, 'training example')}.`);
+  if (n) notes.push(msg('restoredExamples', { n }));
   const references = client.gallery.length;
-  if (references) notes.push(`Restored ${plural(references, 'reference')} in your gallery.`);
-  if (dropped) notes.push(`${dropped} saved example${dropped === 1 ? ' was' : 's were'} unreadable and dropped.`);
-  if (!keepSaving) return notes.join(' ');
-  const failed = (e) => `Your session could not be saved: ${storageProblem(e)}. What was saved before is kept.`;
+  if (references) notes.push(msg('restoredReferences', { n: references }));
+  if (dropped) notes.push(failure('examplesDropped', { n: dropped }));
+  if (!keepSaving) return notes;
+  const failed = (e) => failure('sessionNotSaved', { problem: storageProblem(e) });
   client.addEventListener('session', ({ detail }) => saveSession(detail).catch((e) => client.emit('note', failed(e))));
   if (changed) {
     try {
@@ -113,5 +114,5 @@ async function restoreSaved(client) {
       notes.push(failed(e));
     }
   }
-  return notes.join(' ');
+  return notes;
 }

@@ -9,61 +9,60 @@ import { nextFrame } from './worker-client.js';
 import { drawDigit, drawLoss } from './charts.js';
 import { savedModels } from './storage.js';
 import { keepModel, models, restoreSession, sessionSaved, storageProblem, whenSaved } from './saved.js';
+import { failure, msg, why, words } from './i18n.js';
 
 const percent = (x) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-/** A saved model in words, for the status line. */
-const describe = (model) => (model.date == null ? 'the model saved by an earlier version of this page' : `the model saved ${new Date(model.date).toLocaleString()}`);
 
+/** The studio's markup; its words are filled by localize() (i18n.js). */
 export function studioTemplate(testing) {
   const digits = (pad) => Array.from({ length: 10 }, (_, d) =>
-    `<button type="button" data-label="${pad}" data-digit="${d}" aria-label="Pad ${pad.toUpperCase()} shows ${d}">${d}</button>`).join('');
+    `<button type="button" data-label="${pad}" data-digit="${d}"${words(null, { 'aria-label': 'padShows' }, { pad: pad.toUpperCase(), digit: d })}>${d}</button>`).join('');
   // The settings' choices, bounds and values come from the engine once it runs.
   return `
-      <section class="studio">
-        <h3>Teach it your handwriting</h3>
-        <p class="hint">Label what a pad shows, or mark the pair, then train. Your examples are mixed with MNIST digits so the rest is not forgotten.</p>
-        <div class="labels"><span>A is</span> ${digits('a')}</div>
-        <div class="labels"><span>B is</span> ${digits('b')}</div>
+      <section class="studio" part="studio">
+        <h3${words('studioTitle')}></h3>
+        <p class="hint"${words('studioHint')}></p>
+        <div class="labels"><span${words('padIs', {}, { pad: 'A' })}></span> ${digits('a')}</div>
+        <div class="labels"><span${words('padIs', {}, { pad: 'B' })}></span> ${digits('b')}</div>
         <div class="row">
-          <button type="button" data-action="pair" data-same="true">A and B: same digit</button>
-          <button type="button" data-action="pair" data-same="false">A and B: different digits</button>
+          <button type="button" data-action="pair" data-same="true"${words('pairSame')}></button>
+          <button type="button" data-action="pair" data-same="false"${words('pairDifferent')}></button>
         </div>
-        <ul class="thumbs" aria-label="Training set"></ul>
+        <ul class="thumbs"${words(null, { 'aria-label': 'trainingSet' })}></ul>
         <div class="row settings">
-          <label>Loss <select data-setting="loss"></select></label>
-          <label>Steps <input data-setting="steps" type="number"></label>
-          <label>Learning rate <input data-setting="lr" type="number" step="any"></label>
+          <label><span${words('loss')}></span> <select data-setting="loss"></select></label>
+          <label><span${words('steps')}></span> <input data-setting="steps" type="number"></label>
+          <label><span${words('learningRate')}></span> <input data-setting="lr" type="number" step="any"></label>
         </div>
         <div class="row">
-          <button type="button" data-action="train" data-testid="train">Train</button>
-          <button type="button" data-action="stop" disabled>Stop</button>
+          <button type="button" data-action="train" data-testid="train"${words('train')}></button>
+          <button type="button" data-action="stop" disabled${words('stop')}></button>
           <progress class="train-progress" max="1" value="0"></progress>
         </div>
-        <canvas class="loss" aria-label="Loss per training step"></canvas>
+        <canvas class="loss"${words(null, { 'aria-label': 'lossChart' })}></canvas>
         <table class="scores">
-          <thead><tr><th>Pair accuracy</th><th>before</th><th>after</th></tr></thead>
+          <thead><tr><th${words('pairAccuracy')}></th><th${words('before')}></th><th${words('after')}></th></tr></thead>
           <tbody>
-            <tr><td>your examples</td><td data-score="user-before">–</td><td data-score="user-after" data-testid="user-after">–</td></tr>
-            <tr><td>MNIST validation sample</td><td data-score="val-before">–</td><td data-score="val-after">–</td></tr>
+            <tr><td${words('yourExamples')}></td><td data-score="user-before">–</td><td data-score="user-after" data-testid="user-after">–</td></tr>
+            <tr><td${words('validationSample')}></td><td data-score="val-before">–</td><td data-score="val-after">–</td></tr>
           </tbody>
         </table>
-        <h4>Saved models</h4>
-        <p class="hint">Every model you train or upload is kept in this browser, newest first; so is yours when a new shipped model replaces it.</p>
-        <ol class="history" data-testid="history" aria-label="Saved models"></ol>
+        <h4${words('savedModels')}></h4>
+        <p class="hint"${words('savedHint')}></p>
+        <ol class="history" data-testid="history"${words(null, { 'aria-label': 'savedModels' })}></ol>
         <div class="row">
-          <button type="button" data-action="reset">Reset to the shipped model</button>
-          <button type="button" data-action="download">Download weights</button>
-          <label class="upload">Upload weights <input type="file" data-action="upload" accept=".bin,application/octet-stream"></label>
+          <button type="button" data-action="reset"${words('reset')}></button>
+          <button type="button" data-action="download"${words('downloadWeights')}></button>
+          <label class="upload"><span${words('uploadWeights')}></span><input type="file" data-action="upload" accept=".bin,application/octet-stream"></label>
         </div>
         <div class="row">
-          <button type="button" data-action="download-session">Download my session</button>
-          <label class="upload">Open a session <input type="file" data-action="open-session" accept=".bin,application/octet-stream"></label>
+          <button type="button" data-action="download-session"${words('downloadSession')}></button>
+          <label class="upload"><span${words('openSession')}></span><input type="file" data-action="open-session" accept=".bin,application/octet-stream"></label>
         </div>
         ${testing ? `<div class="row testing">
-          <span>Testing aids:</span>
-          <button type="button" data-action="lose-gpu" title="Destroys the WebGPU device, as a driver reset would">Simulate GPU loss</button>
-          <button type="button" data-action="crash" title="The engine panics, as a bug in it would">Simulate an engine crash</button>
+          <span${words('testingAids')}></span>
+          <button type="button" data-action="lose-gpu"${words('loseGpu', { title: 'loseGpuTitle' })}></button>
+          <button type="button" data-action="crash"${words('crash', { title: 'crashTitle' })}></button>
         </div>` : ''}
       </section>`;
 }
@@ -75,7 +74,8 @@ export class Studio {
     this.$ = host.$;
     this.training = false;
     this.models = []; // the saved models as listed
-    drawLoss(this.$('.loss'), []); // the empty chart's frame
+    this.losses = []; // the last run's, as the chart shows them
+    this.drawLosses();
     this.$('[data-action=upload]').addEventListener('change', (e) => this.upload(e.target.files[0]));
     this.$('[data-action=open-session]').addEventListener('change', (e) => this.openSession(e.target.files[0]));
     for (const setting of ['loss', 'steps', 'lr']) this.$(`[data-setting=${setting}]`).addEventListener('change', () => this.changeOptions());
@@ -83,6 +83,22 @@ export class Studio {
 
   get client() {
     return this.host.client;
+  }
+
+  /** A saved model in words, for the status line. */
+  describe(model) {
+    return model.date == null ? msg('modelEarlier') : msg('modelSaved', { date: new Date(model.date).toLocaleString(this.host.locale) });
+  }
+
+  drawLosses() {
+    drawLoss(this.$('.loss'), this.losses, (max) => this.host.t('lossMax', { value: max.toFixed(3) }));
+  }
+
+  /** After a change of language: the lists and the chart in the new words (the rest is the template's). */
+  speak() {
+    this.renderSession();
+    if (this.client) this.renderHistory();
+    this.drawLosses();
   }
 
   /** Handle a click on one of the studio's buttons. */
@@ -97,7 +113,7 @@ export class Studio {
     else if (action === 'restore-model') this.restoreModel(Number(b.dataset.index));
     else if (action === 'download') this.download();
     else if (action === 'download-session') this.downloadSession();
-    else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request(), (e) => this.host.status(e.message));
+    else if (action === 'lose-gpu') this.client?.loseGpu().then(() => this.host.live.request(), (e) => this.host.status(failure('engineSays', { error: why(e) })));
     else if (action === 'crash') this.client?.crash().catch(() => {}); // the restart's note says what happened
   }
 
@@ -117,7 +133,13 @@ export class Studio {
   /** The settings' choices and bounds, as the engine defines them (never restated here). */
   setUpOptions() {
     const { loss, learningRate, steps } = this.client.info.fineTuning;
-    this.$('[data-setting=loss]').replaceChildren(...loss.choices.map((choice) => new Option(choice, choice)));
+    const t = this.host.t;
+    this.$('[data-setting=loss]').replaceChildren(...loss.choices.map((choice) => {
+      // A loss this page has no words for is shown by the engine's name for it.
+      const option = new Option(t.has(`loss-${choice}`) ? t(`loss-${choice}`) : choice, choice);
+      if (t.has(`loss-${choice}`)) option.dataset.t = `loss-${choice}`;
+      return option;
+    }));
     for (const [setting, bounds] of [['steps', steps], ['lr', learningRate]]) {
       const input = this.$(`[data-setting=${setting}]`);
       input.min = String(bounds.min);
@@ -136,12 +158,12 @@ export class Studio {
     try {
       await this.client.setOptions(this.readOptions());
     } catch (e) {
-      this.host.status(e.message ?? String(e)); // the bound it broke; the setting keeps what was typed
+      this.host.status(failure('engineSays', { error: why(e) })); // the bound it broke; the setting keeps what was typed
     }
   }
 
   renderSession() {
-    const snapshot = this.client.snapshot;
+    const snapshot = this.client?.snapshot;
     if (!snapshot) return;
     const { loss, steps, learningRate } = snapshot.options;
     this.$('[data-setting=loss]').value = loss;
@@ -155,7 +177,7 @@ export class Studio {
       await this.client.addItem(item);
       return true;
     } catch (e) {
-      this.host.status(e.message ?? String(e));
+      this.host.status(failure('engineSays', { error: why(e) }));
       return false;
     }
   }
@@ -171,12 +193,12 @@ export class Studio {
     let added = false;
     try {
       const image = await this.client.preprocess(pixels);
-      if (!image) this.host.status(`Pad ${id.toUpperCase()} is empty: draw a ${label} first.`);
+      if (!image) this.host.status(msg('padEmpty', { pad: id.toUpperCase(), label }));
       else added = await this.addItem({ kind: 'example', image, label });
     } catch (e) {
-      this.host.status(e.message ?? String(e));
+      this.host.status(failure('engineSays', { error: why(e) }));
     }
-    if (added) this.host.status(`Added pad ${id.toUpperCase()} as a ${label}.`);
+    if (added) this.host.status(msg('exampleAdded', { pad: id.toUpperCase(), label }));
     else if (pad.empty) pad.setStrokes(strokes);
   }
 
@@ -184,10 +206,10 @@ export class Studio {
     if (!this.client || this.host.busy) return;
     try {
       const [a, b] = await Promise.all(['a', 'b'].map((id) => this.client.preprocess(this.host.pads[id].transferable())));
-      if (!a || !b) { this.host.status('Draw on both pads to mark a pair.'); return; }
-      if (await this.addItem({ kind: 'pair', a, b, same })) this.host.status(`Added the pair as ${same ? 'the same digit' : 'different digits'}.`);
+      if (!a || !b) { this.host.status(msg('drawBothForPair')); return; }
+      if (await this.addItem({ kind: 'pair', a, b, same })) this.host.status(msg(same ? 'pairAddedSame' : 'pairAddedDifferent'));
     } catch (e) {
-      this.host.status(e.message ?? String(e));
+      this.host.status(failure('engineSays', { error: why(e) }));
     }
   }
 
@@ -195,24 +217,27 @@ export class Studio {
     try {
       await this.client.removeItem(index);
     } catch (e) {
-      this.host.status(e.message ?? String(e));
+      this.host.status(failure('engineSays', { error: why(e) }));
     }
   }
 
   renderItems(items) {
+    const t = this.host.t;
+    const thumbs = []; // drawn once in place: they take the theme's colours from there
     this.$('.thumbs').replaceChildren(...items.map((item, index) => {
       const li = document.createElement('li');
       const images = item.kind === 'example' ? [item.image] : [item.a, item.b];
       for (const image of images) {
         const c = document.createElement('canvas');
-        drawDigit(c, image);
+        thumbs.push([c, image]);
         li.append(c);
       }
       const caption = document.createElement('span');
       caption.textContent = item.kind === 'example' ? String(item.label) : item.same ? '=' : '≠';
-      li.append(caption, this.host.listButton('remove', index, '×', `Remove ${item.kind === 'example' ? `example ${item.label}` : 'pair'}`));
+      li.append(caption, this.host.listButton('remove', index, '×', item.kind === 'example' ? t('removeExample', { label: item.label }) : t('removePair')));
       return li;
     }));
+    for (const [canvas, image] of thumbs) drawDigit(canvas, image);
   }
 
   /** The saved models, newest first, each with a button that brings it back. */
@@ -220,20 +245,21 @@ export class Studio {
     try {
       this.models = await savedModels.load();
     } catch (e) {
-      this.host.status(`Your saved models could not be read: ${storageProblem(e)}.`);
+      this.host.status(failure('modelsUnreadable', { problem: storageProblem(e) }));
       return;
     }
     const current = this.client.info.release;
+    const t = this.host.t;
     this.$('.history').replaceChildren(...this.models.map((model, index) => {
       const li = document.createElement('li');
       const field = (name, text) => Object.assign(document.createElement('span'), { className: name, textContent: text });
-      const release = model.release == null ? 'an earlier release' : `release ${model.release}${model.release === current ? ' (current)' : ''}`;
-      const restore = this.host.listButton('restore-model', index, 'Restore', `Restore ${describe(model)}`);
+      const release = model.release == null ? t('releaseEarlier') : t(model.release === current ? 'releaseCurrent' : 'release', { release: model.release });
+      const restore = this.host.listButton('restore-model', index, t('restore'), t('restoreModel', { model: this.describe(model) }));
       li.append(
-        field('when', model.date == null ? 'date unknown' : new Date(model.date).toLocaleString()),
+        field('when', model.date == null ? t('dateUnknown') : new Date(model.date).toLocaleString(this.host.locale)),
         field('release', release),
-        field('steps', model.steps == null ? 'steps unknown' : plural(model.steps, 'step')),
-        field('accuracy', model.accuracy == null ? 'not scored' : `${percent(model.accuracy)} on your examples`),
+        field('steps', model.steps == null ? t('stepsUnknown') : t('stepCount', { n: model.steps })),
+        field('accuracy', model.accuracy == null ? t('notScored') : t('accuracyOnYours', { percent: percent(model.accuracy) })),
         restore,
       );
       return li;
@@ -248,7 +274,7 @@ export class Studio {
     return scores;
   }
 
-  /** Add the model in use to the saved models, and let the session's save end; resolves to a storage problem in words, or ''. */
+  /** Add the model in use to the saved models, and let the session's save end; resolves to a storage problem (a message), or ''. */
   async keepCurrent(accuracy) {
     const bytes = await this.client.exportWeights();
     const { steps, info } = this.client.snapshot;
@@ -261,41 +287,46 @@ export class Studio {
     }
   }
 
-  /** Train for the session's number of steps; the page keeps drawing meanwhile (the work is in the worker). */
+  /**
+   * Train for the session's number of steps; the page keeps drawing meanwhile (the
+   * work is in the worker). Each step is told to the page (siamese-trained).
+   */
   async train() {
     if (!this.client || this.host.busy) return;
     this.training = true;
     this.stopping = false;
     this.host.setBusy(true);
-    const losses = [];
+    const losses = (this.losses = []);
     const bar = this.$('.train-progress');
     try {
       let options;
       try {
         ({ options } = await this.client.setOptions(this.readOptions()));
       } catch (e) {
-        this.host.status(`Not trained: ${e.message ?? e}`);
+        this.host.status(failure('notTrained', { error: why(e) }));
         return;
       }
-      this.host.status('Scoring the model before training…', true);
+      this.host.status(msg('scoringBefore'), true);
       await this.scores('before');
       for (let step = 1; step <= options.steps && !this.stopping; step++) {
-        losses.push(await this.client.trainStep());
+        const loss = await this.client.trainStep();
+        losses.push(loss);
         bar.value = step / options.steps;
-        this.host.status(`Training: step ${step} of ${options.steps}, loss ${losses.at(-1).toFixed(4)}`, true);
-        drawLoss(this.$('.loss'), losses);
+        this.host.status(msg('trainingStep', { step, steps: options.steps, loss: loss.toFixed(4) }), true);
+        this.drawLosses();
         this.$('.loss').dataset.losses = losses.join(',');
+        this.host.emit('siamese-trained', { step, steps: options.steps, loss });
         await nextFrame(); // paint the progress; pads keep drawing and scoring in between
       }
       await this.client.refreshSnapshot(); // its steps and weights; saved like every change
       const { user } = await this.scores('after');
       await this.host.refreshMap();
-      const ended = `${this.stopping ? 'Stopped' : 'Done'} after ${losses.length} steps`;
+      const ended = msg(this.stopping ? 'stoppedAfter' : 'doneAfter', { n: losses.length });
       const problem = losses.length ? await this.keepCurrent(user) : '';
-      if (problem) this.host.status(`${ended}, but the model could not be saved in this browser: ${problem}. What was saved before is kept.`);
-      else this.host.status(`${ended}; the fine-tuned model is saved in this browser.`);
+      if (problem) this.host.status(failure('trainedNotSaved', { ended, problem }));
+      else this.host.status(msg('trainedSaved', { ended }));
     } catch (e) {
-      this.host.status(`Training stopped: ${e.message ?? e}`);
+      this.host.status(failure('trainingStopped', { error: why(e) }));
     } finally {
       this.training = false;
       this.host.setBusy(false);
@@ -308,26 +339,26 @@ export class Studio {
   async restoreModel(index) {
     const model = this.models[index];
     if (!model) return;
-    await this.host.whileBusy(`Restoring ${describe(model)}…`, async () => {
+    const described = this.describe(model);
+    await this.host.whileBusy(msg('restoring', { model: described }), async () => {
       try {
         await this.client.importWeights(new Uint8Array(model.bytes));
         await this.host.refreshMap();
-        this.host.status(await whenSaved(`Restored ${describe(model)}.`));
+        this.host.status(await whenSaved(msg('restored', { model: described })));
       } catch (e) {
-        this.host.status(`Could not restore ${describe(model)}: ${e.message ?? e}. The current model stays.`);
+        this.host.status(failure('couldNotRestore', { model: described, error: why(e) }));
       }
     });
   }
 
   reset() {
-    return this.host.whileBusy('Resetting…', async () => {
+    return this.host.whileBusy(msg('resetting'), async () => {
       try {
         await this.client.reset();
         await this.host.refreshMap();
-        const kept = `your ${plural(this.client.items.length, 'training example')} and ${plural(this.models.length, 'saved model')}`;
-        this.host.status(await whenSaved(`Back to the shipped model. Kept: ${kept}.`));
+        this.host.status(await whenSaved(msg('backToShipped', { examples: this.client.items.length, models: this.models.length })));
       } catch (e) {
-        this.host.status(`Could not reset: ${e.message ?? e}`);
+        this.host.status(failure('couldNotReset', { error: why(e) }));
       }
     });
   }
@@ -336,7 +367,7 @@ export class Studio {
     try {
       this.host.offer(await this.client.exportWeights(), 'siamese-digits-weights.bin');
     } catch (e) {
-      this.host.status(`Could not export the weights: ${e.message ?? e}`);
+      this.host.status(failure('couldNotExportWeights', { error: why(e) }));
     }
   }
 
@@ -344,25 +375,25 @@ export class Studio {
     try {
       this.host.offer((await this.client.refreshSnapshot()).bytes, 'siamese-digits-session.bin');
     } catch (e) {
-      this.host.status(`Could not export the session: ${e.message ?? e}`);
+      this.host.status(failure('couldNotExportSession', { error: why(e) }));
     }
   }
 
   async upload(file) {
     if (!file) return;
-    await this.host.whileBusy(`Loading ${file.name}…`, async () => {
+    await this.host.whileBusy(msg('loadingFile', { file: file.name }), async () => {
       try {
         await this.client.importWeights(new Uint8Array(await file.arrayBuffer()));
       } catch (e) {
-        this.host.status(`${file.name} was not loaded: ${e.message ?? e}. The current model stays.`);
+        this.host.status(failure('weightsNotLoaded', { file: file.name, error: why(e) }));
         return;
       }
       try {
         await this.host.refreshMap();
         const problem = await this.keepCurrent((await this.client.scores()).user);
-        this.host.status(problem ? `Loaded ${file.name}, but it could not be added to Saved models: ${problem}.` : `Loaded ${file.name}; it is kept under Saved models.`);
+        this.host.status(problem ? failure('loadedNotKept', { file: file.name, problem }) : msg('loadedKept', { file: file.name }));
       } catch (e) {
-        this.host.status(`Loaded ${file.name}, but: ${e.message ?? e}`);
+        this.host.status(failure('loadedBut', { file: file.name, error: why(e) }));
       }
     });
     this.$('[data-action=upload]').value = '';
@@ -371,31 +402,31 @@ export class Studio {
   /** Replace the whole session with a downloaded one; a bad file is refused and the session stays. */
   async openSession(file) {
     if (!file) return;
-    await this.host.whileBusy(`Opening ${file.name}…`, async () => {
+    await this.host.whileBusy(msg('opening', { file: file.name }), async () => {
       let setAside;
       try {
         setAside = await this.client.openSession(new Uint8Array(await file.arrayBuffer()));
       } catch (e) {
-        this.host.status(`${file.name} was not opened: ${e.message ?? e}. Your session stays.`);
+        this.host.status(failure('sessionNotOpened', { file: file.name, error: why(e) }));
         return;
       }
       const { items, steps } = this.client.snapshot;
-      const notes = [`Opened ${file.name}: ${plural(items.length, 'training example')}, a model after ${plural(steps, 'fine-tuning step')}.`];
+      const notes = [msg('sessionOpened', { file: file.name, examples: items.length, steps })];
       if (setAside) {
         // Saved under another release: the file has no date for it.
         try {
           await keepModel({ bytes: setAside.weights, release: setAside.release, date: Date.now(), steps: setAside.steps, accuracy: null });
-          notes.push('The shipped model was updated since that session was fine-tuned; its model is kept under Saved models.');
+          notes.push(msg('setAsideKept'));
         } catch (e) {
-          notes.push(`The shipped model was updated since that session was fine-tuned, and its model could not be added to Saved models (${storageProblem(e)}); the file still has it.`);
+          notes.push(failure('setAsideNotKept', { problem: storageProblem(e) }));
         }
       }
       try {
         await this.host.refreshMap();
       } catch (e) {
-        notes.push(`The map could not be redrawn: ${e.message ?? e}`);
+        notes.push(failure('mapNotRedrawn', { error: why(e) }));
       }
-      this.host.status(await whenSaved(notes.join(' ')));
+      this.host.status(await whenSaved(notes));
     });
     this.$('[data-action=open-session]').value = '';
   }

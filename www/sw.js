@@ -5,12 +5,12 @@
 // VERSION is the hash of pkg/ written by .ci/build-pkg.sh, so a new build installs
 // a new cache. Only caches named with this demo's prefix are ever deleted: the
 // origin's other caches belong to the host.
-const VERSION = 'pkg-832207cf58b1e8a4';
+const VERSION = 'pkg-050a480cad51f7f9';
 const PREFIX = 'siamese-digits-';
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [
   './', 'index.html', 'blog.html', 'embed.js', 'worker-client.js', 'engine-worker.js', 'studio.js', 'gallery.js', 'saved.js',
-  'storage.js', 'pad.js', 'charts.js', 'main.js', 'embed.css', 'page.css', 'icon.svg', 'manifest.webmanifest',
+  'storage.js', 'pad.js', 'charts.js', 'i18n.js', 'main.js', 'embed.css', 'page.css', 'icon.svg', 'manifest.webmanifest',
   '../pkg/siamese_digits.js', '../pkg/siamese_digits_bg.wasm',
 ];
 

@@ -3,6 +3,8 @@
 // a restart needs — the last snapshot of the engine's session — and starts a fresh
 // worker from it if the old one dies (a wasm trap, an out-of-memory). No DOM here.
 
+import { failure, msg } from './i18n.js';
+
 const WORKER = new URL('engine-worker.js', import.meta.url);
 const MAX_RESTARTS = 3; // within a minute; past that the engine stays down, with a message
 
@@ -20,7 +22,8 @@ function spawn() {
 /**
  * The page's engine. Events: `progress` (detail: fraction of a download), `backend`
  * (detail: info, after a move between WebGPU and the CPU or new weights), `restarted`
- * (detail: info, a new worker took over), `note` (detail: text for the status line),
+ * (detail: info, a new worker took over), `note` (detail: a message for the status
+ * line, i18n.js; one with `recovered` reports a failure),
  * `session` (detail: the new snapshot, after the session changed).
  *
  * A snapshot is `{ bytes, items, gallery, steps, options, revision, info }`: the
@@ -126,18 +129,17 @@ export class EngineClient extends EventTarget {
       this.dead = new Error(`the engine keeps stopping (${reason}); reload the page to try again`);
       this.ready = Promise.reject(this.dead);
       this.ready.catch(() => {});
-      this.emit('note', `The engine keeps stopping (${reason}). Reload the page to try again.`);
+      this.emit('note', failure('engineKeepsStopping', { reason }, false));
       return;
     }
     this.restarts.push(now);
     this.ready = this.start();
     this.ready.then(
       () => {
-        const reopened = this.startNote ?? 'It has your last model and training set.';
-        this.emit('note', `The engine stopped (${reason}) and was restarted. ${reopened}`);
+        this.emit('note', failure('engineRestarted', { reason, reopened: this.startNote ?? msg('restartKept') }));
         this.emit('restarted', this.info);
       },
-      (e) => this.emit('note', `The engine stopped and could not be restarted: ${e.message}`),
+      (e) => this.emit('note', failure('engineNotRestarted', { error: e.message }, false)),
     );
   }
 
@@ -209,6 +211,9 @@ export class EngineClient extends EventTarget {
   async importWeights(bytes) { return this.modelChanged(await this.call('importWeights', [bytes])); }
 
   async reset() { return this.modelChanged(await this.call('reset')); }
+
+  /** Let `'default'` (ours) or `'seed'` (the reference post's) answer; the first switch to seed downloads its weights. */
+  async useNetwork(name) { return this.modelChanged(await this.call('useNetwork', [name])); }
 
   /**
    * Replace the whole session with saved bytes; a bad file rejects and the session

@@ -1,6 +1,24 @@
 /* tslint:disable */
 /* eslint-disable */
 
+export type Backend = 'auto' | 'webgpu' | 'cpu';
+export type Network = 'default' | 'seed';
+export type Loss = 'contrastive' | 'triplet';
+export interface CreateOptions { backend?: Backend; testing?: boolean }
+export interface Comparison { distance: number; a: Float32Array; b: Float32Array }
+export interface Bounds { default: number; min: number; max: number }
+export interface FineTuning { loss: { default: Loss; choices: Loss[] }; learningRate: Bounds; batchSize: Bounds; steps: Bounds }
+export interface Options { loss: Loss; learningRate: number; batchSize: number; steps: number }
+export type OptionsUpdate = Partial<Options>;
+export type Item = { kind: 'example'; image: Float32Array; label: number } | { kind: 'pair'; a: Float32Array; b: Float32Array; same: boolean };
+export interface GalleryEntry { name: string; image: Float32Array }
+export interface Candidate { name: string; distance: number }
+export interface GalleryMatch { label: string | null; nearest: Candidate[] }
+export interface SetAside { weights: Uint8Array; release: string; steps: number }
+export interface Opened { setAside: SetAside | null }
+
+
+
 /**
  * The Siamese network and the visitor's session, ready to answer the page.
  */
@@ -21,6 +39,11 @@ export class Engine {
      * returns how many references there are.
      */
     addReference(name: string, xy: Float32Array | number[], ends: Uint32Array | number[]): number;
+    /**
+     * Add the seed network's weights (`pkg/seed.bin`, fetched only when that network
+     * is chosen). Anything but this release's file throws.
+     */
+    addSeedWeights(bytes: Uint8Array | number[]): void;
     clearGallery(): void;
     /**
      * Forget every item.
@@ -30,11 +53,11 @@ export class Engine {
      * Both embeddings and their distance, in one read:
      * `{ distance, a: Float32Array, b: Float32Array }`.
      */
-    compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<any>;
+    compare(a: Float32Array | number[], b: Float32Array | number[]): Promise<Comparison>;
     /**
      * `Engine.create({ backend: 'auto' | 'webgpu' | 'cpu', testing: false })`.
      */
-    static create(options_value: any): Promise<Engine>;
+    static create(options_value: CreateOptions | undefined): Promise<Engine>;
     /**
      * Testing aid (`testing: true` only): destroy the page's WebGPU device, as a
      * driver reset would; engines on WebGPU then move to the CPU on their next call.
@@ -69,12 +92,12 @@ export class Engine {
      * The fine-tuning options' defaults and bounds:
      * `{ loss, learningRate: { default, min, max }, batchSize: {…}, steps: {…} }`.
      */
-    static fineTuning(): any;
+    static fineTuning(): FineTuning;
     /**
      * The gallery's references in the order added: `[{ name, image }]`, `image` the
      * 28×28 input the network sees of the reference's strokes.
      */
-    gallery(): Array<any>;
+    gallery(): GalleryEntry[];
     /**
      * Whether this module can run on WebGPU at all (the WebGPU module can, the
      * CPU module cannot).
@@ -93,7 +116,7 @@ export class Engine {
      * The training set, in the order added: `[{ kind: 'example', image, label } |
      * { kind: 'pair', a, b, same }]` (images as `Float32Array`s).
      */
-    items(): Array<any>;
+    items(): Item[];
     /**
      * The message of the panic that stopped this module's instance, if one did
      * (its calls then throw `RuntimeError: unreachable`; start a new instance).
@@ -104,7 +127,7 @@ export class Engine {
      * the `k` nearest names, and `label` the nearest's if it is within the threshold
      * (`null`: none of these). Embeds the references first if the model changed.
      */
-    matchGallery(embedding: Float32Array | number[], k: number): Promise<any>;
+    matchGallery(embedding: Float32Array | number[], k: number): Promise<GalleryMatch>;
     /**
      * The labels of the `k` bundled digits of the last `referenceMap()` nearest to an
      * embedding, nearest first: the map's text summary.
@@ -113,14 +136,14 @@ export class Engine {
     /**
      * Called with the reason whenever the engine moves from WebGPU to the CPU.
      */
-    onFallback(callback?: Function | null): void;
+    onFallback(callback: ((reason: string) => void) | null): void;
     /**
      * Replace the whole session with one from `exportSession()`, or throw and change
      * nothing. Returns `{ setAside }`: `null`, or the fine-tuned weights of a session
      * saved under another release (the shipped ones are in use instead) as
      * `{ weights: Uint8Array, release, steps }`.
      */
-    openSession(bytes: Uint8Array | number[]): any;
+    openSession(bytes: Uint8Array | number[]): Opened;
     /**
      * A drawing's pen strokes → the 28×28 image the network sees, the same at any
      * size or position: `xy` holds x0, y0, x1, y1, … (any unit, y down) and
@@ -154,7 +177,7 @@ export class Engine {
      * Change some options (`{ loss?, learningRate?, batchSize?, steps? }`); one out of
      * its bounds throws and nothing changes. Returns all the options.
      */
-    setOptions(update: any): any;
+    setOptions(update: OptionsUpdate): Options;
     /**
      * Read the fine-tuned weights back from the device (one read, async: WebGPU
      * allows no other), so `exportWeights()` and a later fallback have them.
@@ -171,6 +194,11 @@ export class Engine {
      * `syncWeights()` brings them to `exportWeights()`.
      */
     trainStep(): Promise<number>;
+    /**
+     * Let `'default'` or `'seed'` answer; the network leaving is kept as it was left
+     * (fine-tuned or not) and comes back so. Fit the map again afterwards.
+     */
+    useNetwork(name: Network): Promise<void>;
     /**
      * Pair accuracy at the threshold on the visitor's own items: every pair of
      * labelled examples plus every marked pair. `NaN` when there is no pair yet.
@@ -190,6 +218,10 @@ export class Engine {
      */
     validationLabels(): Uint8Array;
     /**
+     * This build's version (`Cargo.toml`'s), as the release bundle names it.
+     */
+    static version(): string;
+    /**
      * Run every kernel the page uses once — a pair, one image, the map's batch, a
      * training step, a weights read — so a new engine answers at full speed from its
      * first call. Changes nothing.
@@ -202,7 +234,7 @@ export class Engine {
     /**
      * What is really running: `"webgpu"` or `"cpu"`.
      */
-    readonly backend: string;
+    readonly backend: 'webgpu' | 'cpu';
     /**
      * Size of the embeddings.
      */
@@ -212,11 +244,19 @@ export class Engine {
      */
     readonly fallbackReason: string | undefined;
     readonly galleryCount: number;
+    /**
+     * Whether the seed network's weights were added ([`Engine::add_seed_weights`]).
+     */
+    readonly hasSeedWeights: boolean;
     readonly itemCount: number;
+    /**
+     * Which network answers: `default` (ours) or `seed` (the reference post's).
+     */
+    readonly network: Network;
     /**
      * The session's fine-tuning options: `{ loss, learningRate, batchSize, steps }`.
      */
-    readonly options: any;
+    readonly options: Options;
     /**
      * Name of the loaded architecture (`default`, `seed`).
      */
@@ -255,6 +295,7 @@ export interface InitOutput {
     readonly engine_addExample: (a: number, b: number, c: number, d: number, e: number) => void;
     readonly engine_addPair: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
     readonly engine_addReference: (a: number, b: number, c: number, d: number, e: number, f: number, g: number, h: number) => void;
+    readonly engine_addSeedWeights: (a: number, b: number, c: number, d: number) => void;
     readonly engine_backend: (a: number, b: number) => void;
     readonly engine_clearGallery: (a: number) => void;
     readonly engine_clearItems: (a: number) => void;
@@ -272,6 +313,7 @@ export interface InitOutput {
     readonly engine_fineTuning: (a: number) => void;
     readonly engine_gallery: (a: number, b: number) => void;
     readonly engine_galleryCount: (a: number) => number;
+    readonly engine_hasSeedWeights: (a: number) => number;
     readonly engine_hasWebGpu: () => number;
     readonly engine_importGallery: (a: number, b: number, c: number, d: number) => void;
     readonly engine_importWeights: (a: number, b: number, c: number, d: number) => void;
@@ -280,6 +322,7 @@ export interface InitOutput {
     readonly engine_lastPanic: (a: number) => void;
     readonly engine_matchGallery: (a: number, b: number, c: number, d: number) => any;
     readonly engine_nearest: (a: number, b: number, c: number, d: number, e: number) => void;
+    readonly engine_network: (a: number, b: number) => void;
     readonly engine_onFallback: (a: number, b: number) => void;
     readonly engine_openSession: (a: number, b: number, c: number, d: number) => void;
     readonly engine_options: (a: number, b: number) => void;
@@ -299,20 +342,22 @@ export interface InitOutput {
     readonly engine_testPanic: (a: number, b: number) => void;
     readonly engine_threshold: (a: number) => number;
     readonly engine_trainStep: (a: number) => any;
+    readonly engine_useNetwork: (a: number, b: number, c: number) => any;
     readonly engine_userAccuracy: (a: number) => any;
     readonly engine_validationAccuracy: (a: number) => any;
     readonly engine_validationImages: (a: number, b: number) => void;
     readonly engine_validationLabels: (a: number, b: number) => void;
+    readonly engine_version: (a: number) => void;
     readonly engine_warm: (a: number) => any;
     readonly engine_webGpuProblem: () => any;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_55574: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55574_59: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55574_60: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_86096: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_86101: (a: number, b: number, c: any, d: any) => void;
-    readonly __wasm_bindgen_func_elem_55572: (a: number, b: number, c: any) => void;
-    readonly __wasm_bindgen_func_elem_55572_58: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55752: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55752_64: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55752_65: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_86274: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_86279: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_55750: (a: number, b: number, c: any) => void;
+    readonly __wasm_bindgen_func_elem_55750_63: (a: number, b: number, c: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 
 /** The shipped weights file, and the release (its checksum) a build carrying it reports. */
 export const SHIPPED = readFileSync(new URL('../../weights/default.bin', import.meta.url));
-export const RELEASE = crc32(SHIPPED).toString(16).padStart(8, '0');
+export const RELEASE = crc32(SHIPPED.subarray(0, -4)).toString(16).padStart(8, '0');
 
 // Synthetic stroke digits in a unit box: polylines, varied per drawing.
 const ellipse = (cx, cy, rx, ry, n = 24) => Array.from({ length: n + 1 }, (_, i) => [cx + rx * Math.sin((2 * Math.PI * i) / n), cy - ry * Math.cos((2 * Math.PI * i) / n)]);
