@@ -351,8 +351,8 @@ export interface InitOutput {
     readonly engine_warm: (a: number) => any;
     readonly engine_webGpuProblem: () => any;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_5399: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_5448: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5342: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5391: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, PairBatch, Sampler, TripletBatch};
 use crate::distance::euclidean_matrix;
-use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, PrototypicalLossConfig, TripletLoss, TripletLossConfig};
+use crate::loss::{ContrastiveLoss, ContrastiveLossConfig, TripletLoss, TripletLossConfig};
 use crate::model::{Encoder, IMAGE_PIXELS, IMAGE_SIDE, SiameseNetwork};
 
 /// Which loss to train with.
@@ -76,11 +76,13 @@ pub struct TrainConfig {
 }
 
 /// One batch, as the chosen loss needs it. An [`Episode`] trains with the
-/// prototypical loss whatever the configured loss (it is the background set's batch).
+/// prototypical loss whatever the configured loss: it is the background set's batch,
+/// native only (the page never makes one, and its kernels would cost the wasm ~14 KB).
 #[derive(Debug)]
 pub enum Batch {
     Pairs(PairBatch),
     Triplets(TripletBatch),
+    #[cfg(not(target_arch = "wasm32"))]
     Episode(Episode),
 }
 
@@ -106,6 +108,7 @@ impl Batch {
         match self {
             Batch::Pairs(p) => p.same.len(),
             Batch::Triplets(t) => t.anchor_labels.len(),
+            #[cfg(not(target_arch = "wasm32"))]
             Batch::Episode(e) => e.classes * e.shots,
         }
     }
@@ -203,13 +206,14 @@ impl Trainer {
                 }
                 loss.forward(anchor, positive, negative)
             }
+            #[cfg(not(target_arch = "wasm32"))]
             (_, Batch::Episode(e)) => {
                 assert!(e.shots >= 2, "an episode needs a support and a query drawing per class");
                 let [all] = self.embed_together([&e.images]);
                 let [_, dim] = all.dims();
                 let all = all.reshape([e.classes, e.shots, dim]);
                 let support = e.shots / 2;
-                let loss = PrototypicalLossConfig::new().init();
+                let loss = crate::loss::PrototypicalLossConfig::new().init();
                 loss.forward(all.clone().narrow(1, 0, support), all.narrow(1, support, e.shots - support))
             }
             _ => panic!("the batch does not match the loss: contrastive takes pairs, triplet takes triplets"),

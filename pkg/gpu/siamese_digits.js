@@ -1458,7 +1458,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_86279(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86135(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1492,7 +1492,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_86279(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86135(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1826,33 +1826,33 @@ function __wbg_get_imports() {
             arg0.writeBuffer(arg1, arg2, getArrayU8FromWasm0(arg3, arg4), arg5, arg6);
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27941, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_86274);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27912, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_86130);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15868, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55752);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15869, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55750);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15840, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55606);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15869, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55750_63);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15840, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55606_63);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15868, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55752_64);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608_64);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15868, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55752_65);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608_65);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1904,22 +1904,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55750(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55750(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55606(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55606(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55750_63(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55750_63(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55606_63(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55606_63(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_86279(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_86279(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_86135(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_86135(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_86274(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_86130(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_86274(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_86130(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1930,10 +1930,10 @@ function __wasm_bindgen_func_elem_86274(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55752(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55608(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55752(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55608(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1944,10 +1944,10 @@ function __wasm_bindgen_func_elem_55752(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55752_64(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55608_64(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55752_64(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55608_64(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1958,10 +1958,10 @@ function __wasm_bindgen_func_elem_55752_64(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55752_65(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55608_65(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55752_65(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55608_65(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
