@@ -18,9 +18,14 @@ async function marks(page) {
   return Object.fromEntries((text ? text.split(';') : []).map((m) => { const [label, xy] = m.split(':'); return [label, xy.split(',').map(Number)]; }));
 }
 
-/** Wait until the model hook says `network`. */
-function answering(page, network) {
-  return page.waitForFunction((n) => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=model]')?.dataset.model === n, network, { timeout: 180_000 });
+/**
+ * Wait until the model hook says `network`, and the engine has caught up: the element
+ * fits the map again for the new network (300 embeddings, seconds on SwiftShader),
+ * and a map asked for after it answers after it.
+ */
+async function answering(page, network) {
+  await page.waitForFunction((n) => document.querySelector('siamese-digits').shadowRoot.querySelector('[data-testid=model]')?.dataset.model === n, network, { timeout: 180_000 });
+  await page.evaluate(() => document.querySelector('siamese-digits').client.map());
 }
 
 for (const backend of ['webgpu', 'cpu']) {
