@@ -30,6 +30,7 @@ let gpuModule = null; // the WebGPU module, fetched at most once per worker
 let cpuExports = null; // their wasm exports (memory)
 let gpuExports = null;
 let fineTuning = null; // Engine.fineTuning(): the options' defaults and bounds
+let version = null; // Engine.version(): Cargo.toml's
 let wanted = 'auto';
 let fallbackReason = null;
 let mapReady = false; // whether the engine has fitted the map (project() needs it)
@@ -41,7 +42,7 @@ const post = (message, transfer = []) => self.postMessage(message, transfer);
 function info() {
   return {
     backend: engine.backend, reason: fallbackReason, threshold: engine.threshold, wanted, release: engine.release, fineTuning,
-    network: engine.network, embeddingSize: engine.embeddingSize, version: cpuModule.Engine.version(),
+    network: engine.network, embeddingSize: engine.embeddingSize, version,
   };
 }
 
@@ -231,6 +232,7 @@ const ops = {
     cpuExports = await mod.default({ module_or_path: streamed(new URL('siamese_digits_bg.wasm', pkg), 'model') });
     cpuModule = mod;
     fineTuning = mod.Engine.fineTuning();
+    version = mod.Engine.version();
     cpu = await mod.Engine.create({ backend: 'cpu', testing });
     engine = cpu;
     let note = null;
