@@ -97,7 +97,7 @@ export class Studio {
   /** After a change of language: the lists and the chart in the new words (the rest is the template's). */
   speak() {
     this.renderSession();
-    if (this.client) this.renderHistory();
+    if (this.client) this.drawHistory(); // from the list already loaded: the new words at once
     this.drawLosses();
   }
 
@@ -240,7 +240,7 @@ export class Studio {
     for (const [canvas, image] of thumbs) drawDigit(canvas, image);
   }
 
-  /** The saved models, newest first, each with a button that brings it back. */
+  /** Load the saved models and list them. */
   async renderHistory() {
     try {
       this.models = await savedModels.load();
@@ -248,6 +248,11 @@ export class Studio {
       this.host.status(failure('modelsUnreadable', { problem: storageProblem(e) }));
       return;
     }
+    this.drawHistory();
+  }
+
+  /** The saved models, newest first, each with a button that brings it back. */
+  drawHistory() {
     const current = this.client.info.release;
     const t = this.host.t;
     this.$('.history').replaceChildren(...this.models.map((model, index) => {

@@ -267,15 +267,23 @@ for (const backend of ['webgpu', 'cpu']) {
           assert.match(await ui.testid('map-summary').textContent(), /^离它们最近的数字/, how);
           assert.match(await page.locator('siamese-digits >> .status-text').textContent(), /^完成了 2 步训练；/, how);
         };
-        await page.evaluate(() => document.getElementById('demo').setAttribute('lang', 'zh'));
-        await chinese('lang="zh" on the element');
-        await page.evaluate(() => document.getElementById('demo').removeAttribute('lang'));
-        assert.match(await verdict(), /^(same digit|different digits)$/);
-        await page.evaluate(() => { document.documentElement.lang = 'zh-CN'; });
-        await chinese('<html lang="zh-CN">');
-        await page.evaluate(() => { document.documentElement.lang = 'en'; });
-        assert.match(await verdict(), /^(same digit|different digits)$/);
-        assert.match(await page.locator('siamese-digits >> .status-text').textContent(), /^Done after 2 steps; /);
+        const english = () => page.evaluate(() => {
+          document.getElementById('demo').removeAttribute('lang');
+          document.documentElement.lang = 'en';
+        });
+        try {
+          await page.evaluate(() => document.getElementById('demo').setAttribute('lang', 'zh'));
+          await chinese('lang="zh" on the element');
+          await english();
+          assert.match(await verdict(), /^(same digit|different digits)$/);
+          await page.evaluate(() => { document.documentElement.lang = 'zh-CN'; });
+          await chinese('<html lang="zh-CN">');
+          await english();
+          assert.match(await verdict(), /^(same digit|different digits)$/);
+          assert.match(await page.locator('siamese-digits >> .status-text').textContent(), /^Done after 2 steps; /);
+        } finally {
+          await english(); // the subtests after this one read English
+        }
       });
 
       await t.test('siamese-error reports an engine crash, recovered', async () => {
