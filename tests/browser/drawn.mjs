@@ -132,7 +132,7 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
   };
 }
 
-/** Score `pairs` of `set` under one condition: `{ auc, accuracy, n }`. */
+/** Score `pairs` of `set` under one condition: `{ auc, accuracy, n, results }`, `results` being each pair's `{ d, verdictSame, same }`. */
 export async function score(session, set, list, scale, spot) {
   const results = [];
   let onA = -1;
@@ -141,5 +141,5 @@ export async function score(session, set, list, scale, spot) {
     onA = i;
     results.push({ ...r, same });
   }
-  return { auc: auc(results), accuracy: results.filter((r) => r.verdictSame === r.same).length / results.length, n: results.length };
+  return { auc: auc(results), accuracy: results.filter((r) => r.verdictSame === r.same).length / results.length, n: results.length, results };
 }

@@ -207,9 +207,10 @@ for (const backend of ['webgpu', 'cpu']) {
           await upload.setInputFiles({ name, mimeType: 'application/octet-stream', buffer: bytes });
           await page.waitForFunction((n) => document.querySelector('siamese-digits').shadowRoot.querySelector('.status').textContent.includes(`${n} was not loaded`), name);
           assert.match(await status.textContent(), reason, name);
-          const after = await compare(page, ui, strokes(0, 0), strokes(7, 1));
-          assert.ok(Math.abs(after.d - before.d) <= 1e-4 * before.d, `${name}: ${before.d} before, ${after.d} after`);
         }
+        // A file that got in, even in part, would stay: one comparison after all of them shows it.
+        const after = await compare(page, ui, strokes(0, 0), strokes(7, 1));
+        assert.ok(Math.abs(after.d - before.d) <= 1e-4 * before.d, `${before.d} before the crafted files, ${after.d} after`);
       });
 
       await t.test('the backend can be switched, and a lost GPU is survived', async () => {
