@@ -20,11 +20,11 @@ features=(--enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-flo
 # output-sha256 module". A check (any folder but pkg/) whose wasm-bindgen output and
 # options are on record takes pkg/'s module instead, once its hash is the recorded one.
 sums=.ci/wasm-opt.sums
-sha() { sha256sum "$@" | cut -c1-64; }
+sha() { sha256sum "$@" | cut -c1-64; } # of the files named, else of stdin
 optimise() { # module (relative to the output folder), wasm-opt level
   local module=$1 level=$2 file=$out/$1 input options output
   input=$(sha "$file")
-  options=$( { node_modules/.bin/wasm-opt --version; echo "$level ${features[*]}"; } | sha256sum | cut -c1-64)
+  options=$( { node_modules/.bin/wasm-opt --version; echo "$level ${features[*]}"; } | sha)
   output=$(awk -v i="$input" -v o="$options" -v m="$module" '$1 == i && $2 == o && $4 == m { print $3 }' "$sums" 2>/dev/null || true)
   if [ "$out" != pkg ] && [ -n "$output" ] && [ "$(sha "pkg/$module")" = "$output" ]; then
     cp "pkg/$module" "$file"
