@@ -95,18 +95,26 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
     }
   }
 
+  /**
+   * One stroke through CDP. The events go out without waiting for each other: Chromium
+   * delivers them in order and the pad reads every coalesced point, so the strokes are
+   * the same (the distances were identical) and a trial takes less than half the time.
+   */
   async function input(path) {
     const [first, last] = [path[0], path[path.length - 1]];
+    const send = (method, params) => cdp.send(method, params);
+    const sent = [];
     if (pointer === 'touch') {
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: first[0], y: first[1] }] });
-      for (const [x, y] of path.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y }] });
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-      return;
+      sent.push(send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: first[0], y: first[1] }] }));
+      for (const [x, y] of path.slice(1)) sent.push(send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x, y }] }));
+      sent.push(send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] }));
+    } else {
+      sent.push(send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: first[0], y: first[1] }));
+      sent.push(send('Input.dispatchMouseEvent', { type: 'mousePressed', x: first[0], y: first[1], button: 'left', buttons: 1, clickCount: 1 }));
+      for (const [x, y] of path.slice(1)) sent.push(send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y, button: 'left', buttons: 1 }));
+      sent.push(send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: last[0], y: last[1], button: 'left', buttons: 0, clickCount: 1 }));
     }
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: first[0], y: first[1] });
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x: first[0], y: first[1], button: 'left', buttons: 1, clickCount: 1 });
-    for (const [x, y] of path.slice(1)) await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y, button: 'left', buttons: 1 });
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: last[0], y: last[1], button: 'left', buttons: 0, clickCount: 1 });
+    await Promise.all(sent);
   }
 
   /** The distance and verdict the page settles on for what is on the pads now. */

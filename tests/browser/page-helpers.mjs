@@ -28,20 +28,30 @@ export function strokes(digit, variant) {
   ]));
 }
 
-/** Draw strokes on a pad canvas with real mouse (pointer) events. */
+const sessions = new WeakMap(); // page → its CDP session, for input
+
+/**
+ * Draw strokes on a pad canvas with real mouse (pointer) events, through CDP. A
+ * stroke's events go out without waiting for each other (Chromium delivers them in
+ * order; the pad reads every coalesced point): the same strokes, without a frame per
+ * point.
+ */
 export async function draw(page, pad, lines) {
   await pad.scrollIntoViewIfNeeded();
   const box = await pad.boundingBox();
-  const at = ([x, y]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height];
+  if (!sessions.has(page)) sessions.set(page, await page.context().newCDPSession(page));
+  const cdp = sessions.get(page);
+  const at = ([x, y]) => ({ x: box.x + (x / 280) * box.width, y: box.y + (y / 280) * box.height });
   for (const line of lines) {
-    await page.mouse.move(...at(line[0]));
-    await page.mouse.down();
+    const mouse = (type, point, buttons) => cdp.send('Input.dispatchMouseEvent', { type, ...at(point), button: 'left', buttons, clickCount: type === 'mouseMoved' ? 0 : 1 });
+    const sent = [cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...at(line[0]) }), mouse('mousePressed', line[0], 1)];
     for (let i = 1; i < line.length; i++) {
       // Several moves per segment, like a real hand.
       const [a, b] = [line[i - 1], line[i]];
-      for (let t = 1; t <= 4; t++) await page.mouse.move(...at([a[0] + ((b[0] - a[0]) * t) / 4, a[1] + ((b[1] - a[1]) * t) / 4]));
+      for (let t = 1; t <= 4; t++) sent.push(mouse('mouseMoved', [a[0] + ((b[0] - a[0]) * t) / 4, a[1] + ((b[1] - a[1]) * t) / 4], 1));
     }
-    await page.mouse.up();
+    sent.push(mouse('mouseReleased', line[line.length - 1], 0));
+    await Promise.all(sent);
   }
 }
 
