@@ -1,9 +1,11 @@
 // Soak: 5,000 distance updates and 500 fine-tuning steps in one page on the CPU, and
-// 1,000 and 100 on WebGPU (SwiftShader takes 11 minutes for the full count; the page
+// 500 and 50 on WebGPU (SwiftShader takes 11 minutes for the full count; the page
 // and worker code is the same), leave memory flat: the engine worker's wasm memory and
-// JS heap, and the page's JS heap. Figures are printed; the bounds are loose (2 MiB
-// each), yet a leak of one 28×28 image per update (1,000 × 3 KiB) would break any of them. A JS heap is
-// measured with the buffers its objects hold (images are typed arrays).
+// JS heap, and the page's JS heap. Figures are printed. The bounds are loose (2 MiB
+// each on the CPU, 1 MiB on WebGPU, where the page's heap grew 0.4–0.6 MiB in every
+// run, as on the CPU), yet a leak of one 28×28 image per update (5,000 or 500 × 3 KiB)
+// would break any of them. A JS heap is measured with the buffers its objects hold
+// (images are typed arrays).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage, UNTHROTTLED } from './harness.mjs';
@@ -50,7 +52,7 @@ async function workerSession(browser) {
   });
 }
 
-for (const [backend, UPDATES, STEPS] of [['cpu', 5000, 500], ['webgpu', 1000, 100]]) {
+for (const [backend, UPDATES, STEPS, BOUND] of [['cpu', 5000, 500, 2 * MiB], ['webgpu', 500, 50, 1 * MiB]]) {
   test(`${UPDATES} distance updates and ${STEPS} training steps leave memory flat (${backend})`, { timeout: 3_600_000 }, async () => {
     const browser = await launch(backend, UNTHROTTLED);
     try {
@@ -117,7 +119,7 @@ for (const [backend, UPDATES, STEPS] of [['cpu', 5000, 500], ['webgpu', 1000, 10
       console.log(`${backend}: wasm memory ${mib(start.wasm)} → ${mib(end.wasm)} MiB; worker JS heap ${mib(start.worker)} → ${mib(end.worker)} MiB; page JS heap ${mib(start.page)} → ${mib(end.page)} MiB (after ${UPDATES} updates and ${STEPS} steps)`);
       assert.ok(Number.isFinite(d), 'the last update shows a distance');
       for (const part of ['wasm', 'worker', 'page']) {
-        assert.ok(end[part] - start[part] <= 2 * MiB, `${part} memory grew by ${mib(end[part] - start[part])} MiB`);
+        assert.ok(end[part] - start[part] <= BOUND, `${part} memory grew by ${mib(end[part] - start[part])} MiB`);
       }
       assert.deepEqual(problems, []);
     } finally {
