@@ -41,13 +41,14 @@ stage "Rust: unit and integration tests (the pkg/ rebuild beside them)"
 cargo test --release
 
 stage "pkg/ must match the sources (the rest of its rebuild)"
-if ! wait "$pkg"; then
-  pkg=
+status=0
+wait "$pkg" || status=$?
+pkg= # ended: nothing left for the exit trap to stop
+if [ "$status" != 0 ]; then
   cat target/pkg-check.log >&2
   echo "building pkg/ from the sources failed" >&2
   exit 1
 fi
-pkg=
 if ! diff -r pkg target/pkg-check; then
   echo "pkg/ is stale: run .ci/build-pkg.sh and commit pkg/" >&2
   exit 1
@@ -62,4 +63,3 @@ stage "Browser: engine and page in Chromium (WebGPU and CPU), the release bundle
 # The files by name (bash expands the pattern): Node 20 and 26 take a folder, but
 # 22 and 24 read every argument as a file or a glob. One reporter on every version.
 node --test --test-concurrency=1 --test-reporter=spec tests/browser/*.test.mjs
-
