@@ -159,9 +159,10 @@ export class Engine {
      */
     project(embedding: Float32Array | number[]): Float32Array;
     /**
-     * The embedding map: embeds the bundled validation digits, fits a PCA to them
-     * and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
-     * Call again after fine-tuning to redraw the map for the new weights.
+     * The embedding map: the bundled validation digits' embeddings (computed once per
+     * change of the weights), a PCA fitted to them, and their 2-D positions
+     * `[x0, y0, x1, y1, …]` (labels: `validationLabels()`). Call again after
+     * fine-tuning to redraw the map for the new weights.
      */
     referenceMap(): Promise<Float32Array>;
     /**
@@ -351,8 +352,8 @@ export interface InitOutput {
     readonly engine_warm: (a: number) => any;
     readonly engine_webGpuProblem: () => any;
     readonly start: () => void;
-    readonly __wasm_bindgen_func_elem_5342: (a: number, b: number, c: number, d: any) => void;
-    readonly __wasm_bindgen_func_elem_5391: (a: number, b: number, c: any, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5347: (a: number, b: number, c: number, d: any) => void;
+    readonly __wasm_bindgen_func_elem_5396: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_export: (a: number, b: number) => number;
     readonly __wbindgen_export2: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_export3: (a: number, b: number, c: number) => void;

@@ -714,9 +714,10 @@ export class Engine {
         }
     }
     /**
-     * The embedding map: embeds the bundled validation digits, fits a PCA to them
-     * and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
-     * Call again after fine-tuning to redraw the map for the new weights.
+     * The embedding map: the bundled validation digits' embeddings (computed once per
+     * change of the weights), a PCA fitted to them, and their 2-D positions
+     * `[x0, y0, x1, y1, …]` (labels: `validationLabels()`). Call again after
+     * fine-tuning to redraw the map for the new weights.
      * @returns {Promise<Float32Array>}
      */
     referenceMap() {
@@ -1153,7 +1154,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_5391(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_5396(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1218,7 +1219,7 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 1179, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5342);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_5347);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0) {
@@ -1265,14 +1266,14 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_5391(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_5391(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_5396(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_5396(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_5342(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_5347(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_5342(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_5347(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {

@@ -453,6 +453,13 @@ pub struct Session {
     studio: Studio,
     gallery: Gallery,
     validation: Rc<Dataset>,
+    /// Bumped whenever the model changes (new weights or a training step): which
+    /// weights an embedding computed now belongs to.
+    model_key: u64,
+    /// The bundled digits' embeddings computed under `model_key`'s weights: scoring,
+    /// the map and a new engine's warm-up all need them, and on a slow GPU each
+    /// pass takes seconds.
+    validation_embeddings: Option<(u64, Vec<f32>)>,
     /// The map's projection and the bundled digits' embeddings it was fitted on.
     map: Option<(Pca, Vec<f32>)>,
     /// The other network, kept as it was left while this one answers.
@@ -484,6 +491,8 @@ impl Session {
             studio: Studio::new(replay, 0),
             gallery: Gallery::default(),
             validation,
+            model_key: 0,
+            validation_embeddings: None,
             map: None,
             parked: None,
             seed_shipped: None,
@@ -532,6 +541,13 @@ impl Session {
         self.revision += 1;
     }
 
+    /// Embeddings computed before now belong to other weights.
+    fn model_changed(&mut self) {
+        self.model_key += 1;
+        self.validation_embeddings = None;
+        self.gallery.forget_embeddings();
+    }
+
     /// Replace the weights (a checked file); the trainer starts afresh.
     fn set_weights(&mut self, bytes: Vec<u8>, custom: bool, steps: u32) -> Result<(), WeightsError> {
         let (model, header) = weights::from_bytes(&bytes, &self.device)?;
@@ -543,7 +559,7 @@ impl Session {
         self.steps = steps;
         self.trainer = None;
         self.generation += 1;
-        self.gallery.forget_embeddings();
+        self.model_changed();
         self.changed();
         Ok(())
     }
@@ -810,7 +826,7 @@ impl Session {
         let trainer = self.trainer.as_mut().expect("the trainer of this generation");
         let loss = trainer.settle(pending.step, &values)?;
         self.model = trainer.inference_model();
-        self.gallery.forget_embeddings();
+        self.model_changed();
         self.stale = true;
         self.custom = true;
         self.steps += 1;
@@ -856,6 +872,23 @@ impl Session {
     pub fn embed_each(&self, a: &[f32], b: &[f32]) -> Tensor<1> {
         let (ea, eb) = self.model.forward(images_tensor(a, &self.device), images_tensor(b, &self.device));
         Tensor::cat(vec![ea, eb], 0).flatten(0, 1)
+    }
+
+    /// The validation digits' embeddings under the current weights if they are known,
+    /// else the key to hand back with them to [`Session::validation_embedded`].
+    pub fn validation_embeddings(&self) -> Result<Vec<f32>, u64> {
+        match &self.validation_embeddings {
+            Some((key, embeddings)) if *key == self.model_key => Ok(embeddings.clone()),
+            _ => Err(self.model_key),
+        }
+    }
+
+    /// Keep the validation digits' embeddings computed under `key`'s weights (ignored
+    /// if the model changed meanwhile).
+    pub fn validation_embedded(&mut self, key: u64, embeddings: Vec<f32>) {
+        if key == self.model_key {
+            self.validation_embeddings = Some((key, embeddings));
+        }
     }
 
     /// The evaluation protocol's pairs over the validation digits.
@@ -923,6 +956,32 @@ mod tests {
 
     fn session() -> Session {
         Session::new(cpu(), replay(), Rc::new(replay())).unwrap()
+    }
+
+    #[test]
+    fn validation_embeddings_are_kept_until_the_model_changes() {
+        let mut s = taught();
+        let key = s.validation_embeddings().unwrap_err();
+        s.validation_embedded(key, vec![1.0, 2.0]);
+        assert_eq!(s.validation_embeddings(), Ok(vec![1.0, 2.0]));
+        s.add(Item::example(&bar(8), 2)).unwrap(); // the training set, not the model
+        s.set_options(&OptionsUpdate { steps: Some(3), ..Default::default() }).unwrap();
+        assert_eq!(s.validation_embeddings(), Ok(vec![1.0, 2.0]));
+
+        s.train_step().unwrap();
+        let trained = s.validation_embeddings().unwrap_err();
+        assert_ne!(trained, key);
+        s.validation_embedded(key, vec![3.0]); // computed under the weights before the step
+        assert_eq!(s.validation_embeddings(), Err(trained));
+        s.validation_embedded(trained, vec![4.0]);
+        assert_eq!(s.validation_embeddings(), Ok(vec![4.0]));
+
+        s.reset();
+        assert!(s.validation_embeddings().is_err(), "reset brings other weights");
+        let key = s.validation_embeddings().unwrap_err();
+        s.validation_embedded(key, vec![5.0]);
+        s.move_to(cpu());
+        assert!(s.validation_embeddings().is_err(), "a move loads the weights again");
     }
 
     fn taught() -> Session {

@@ -140,6 +140,18 @@ impl Engine {
         gpu::compute(&self.runtime, |s, _| s.embed(&images)).await.map_err(err)
     }
 
+    /// The bundled validation digits' embeddings under the current weights, computed
+    /// once per change of the weights.
+    async fn validation_embeddings(&self) -> Result<Vec<f32>, JsError> {
+        let key = match self.session(Session::validation_embeddings) {
+            Ok(embeddings) => return Ok(embeddings),
+            Err(key) => key,
+        };
+        let embeddings = self.embed_checked(self.validation().images.clone()).await?;
+        self.session_mut(|s| s.validation_embedded(key, embeddings.clone()));
+        Ok(embeddings)
+    }
+
     /// Both images' embeddings, `a ‖ b`, in one read.
     async fn embed_pair(&self, a: &[f32], b: &[f32]) -> Result<Vec<f32>, JsError> {
         check_image(a, "first image").map_err(err)?;
@@ -365,7 +377,7 @@ impl Engine {
         let blank = vec![0.0; IMAGE_PIXELS];
         self.embed_pair(&blank, &blank).await?;
         self.embed_checked(blank).await?;
-        self.embed_checked(self.validation().images.clone()).await?;
+        self.validation_embeddings().await?;
         gpu::warm_training(&self.runtime).await.map_err(err)
     }
 
@@ -385,7 +397,7 @@ impl Engine {
     /// one different partner each).
     #[wasm_bindgen(js_name = validationAccuracy)]
     pub async fn validation_accuracy(&self) -> Result<f64, JsError> {
-        let embeddings = self.embed_checked(self.validation().images.clone()).await?;
+        let embeddings = self.validation_embeddings().await?;
         Ok(self.session(|s| s.accuracy(&embeddings, &s.validation_pairs())))
     }
 
@@ -400,12 +412,13 @@ impl Engine {
         Ok(self.session(|s| s.accuracy(&embeddings, &pairs)))
     }
 
-    /// The embedding map: embeds the bundled validation digits, fits a PCA to them
-    /// and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
-    /// Call again after fine-tuning to redraw the map for the new weights.
+    /// The embedding map: the bundled validation digits' embeddings (computed once per
+    /// change of the weights), a PCA fitted to them, and their 2-D positions
+    /// `[x0, y0, x1, y1, …]` (labels: `validationLabels()`). Call again after
+    /// fine-tuning to redraw the map for the new weights.
     #[wasm_bindgen(js_name = referenceMap)]
     pub async fn reference_map(&self) -> Result<Vec<f32>, JsError> {
-        let embeddings = self.embed_checked(self.validation().images.clone()).await?;
+        let embeddings = self.validation_embeddings().await?;
         Ok(self.session_mut(|s| s.fit_map(embeddings)))
     }
 

@@ -714,9 +714,10 @@ export class Engine {
         }
     }
     /**
-     * The embedding map: embeds the bundled validation digits, fits a PCA to them
-     * and resolves to their 2-D positions `[x0, y0, x1, y1, …]` (labels: `validationLabels()`).
-     * Call again after fine-tuning to redraw the map for the new weights.
+     * The embedding map: the bundled validation digits' embeddings (computed once per
+     * change of the weights), a PCA fitted to them, and their 2-D positions
+     * `[x0, y0, x1, y1, …]` (labels: `validationLabels()`). Call again after
+     * fine-tuning to redraw the map for the new weights.
      * @returns {Promise<Float32Array>}
      */
     referenceMap() {
@@ -1458,7 +1459,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_86135(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86142(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1492,7 +1493,7 @@ function __wbg_get_imports() {
                     const a = state0.a;
                     state0.a = 0;
                     try {
-                        return __wasm_bindgen_func_elem_86135(a, state0.b, arg0, arg1);
+                        return __wasm_bindgen_func_elem_86142(a, state0.b, arg0, arg1);
                     } finally {
                         state0.a = a;
                     }
@@ -1827,32 +1828,32 @@ function __wbg_get_imports() {
         }, arguments); },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 27912, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_86130);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_86137);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDevice")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55615);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUDeviceLostInfo")], shim_idx: 15840, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55606);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55613);
             return ret;
         },
         __wbindgen_generic_0000000000000004: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("GPUUncapturedErrorEvent")], shim_idx: 15840, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55606_63);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55613_63);
             return ret;
         },
         __wbindgen_generic_0000000000000005: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("any")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608_64);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55615_64);
             return ret;
         },
         __wbindgen_generic_0000000000000006: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("undefined")], shim_idx: 15839, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55608_65);
+            const ret = makeMutClosure(arg0, arg1, __wasm_bindgen_func_elem_55615_65);
             return ret;
         },
         __wbindgen_generic_0000000000000007: function(arg0) {
@@ -1904,22 +1905,22 @@ function __wbg_get_imports() {
     };
 }
 
-function __wasm_bindgen_func_elem_55606(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55606(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55613(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55613(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_55606_63(arg0, arg1, arg2) {
-    wasm.__wasm_bindgen_func_elem_55606_63(arg0, arg1, arg2);
+function __wasm_bindgen_func_elem_55613_63(arg0, arg1, arg2) {
+    wasm.__wasm_bindgen_func_elem_55613_63(arg0, arg1, arg2);
 }
 
-function __wasm_bindgen_func_elem_86135(arg0, arg1, arg2, arg3) {
-    wasm.__wasm_bindgen_func_elem_86135(arg0, arg1, arg2, arg3);
+function __wasm_bindgen_func_elem_86142(arg0, arg1, arg2, arg3) {
+    wasm.__wasm_bindgen_func_elem_86142(arg0, arg1, arg2, arg3);
 }
 
-function __wasm_bindgen_func_elem_86130(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_86137(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_86130(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_86137(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1930,10 +1931,10 @@ function __wasm_bindgen_func_elem_86130(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55608(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55615(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55608(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55615(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1944,10 +1945,10 @@ function __wasm_bindgen_func_elem_55608(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55608_64(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55615_64(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55608_64(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55615_64(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
@@ -1958,10 +1959,10 @@ function __wasm_bindgen_func_elem_55608_64(arg0, arg1, arg2) {
     }
 }
 
-function __wasm_bindgen_func_elem_55608_65(arg0, arg1, arg2) {
+function __wasm_bindgen_func_elem_55615_65(arg0, arg1, arg2) {
     try {
         const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-        wasm.__wasm_bindgen_func_elem_55608_65(retptr, arg0, arg1, arg2);
+        wasm.__wasm_bindgen_func_elem_55615_65(retptr, arg0, arg1, arg2);
         var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
         var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
         if (r1) {
