@@ -32,14 +32,20 @@ export async function launch(backend, extra = []) {
 /** Input is delivered once a frame: without the 60 Hz limit, long drawn trials run ~2.5× faster. */
 export const UNTHROTTLED = ['--disable-frame-rate-limit', '--disable-gpu-vsync'];
 
-/** A page whose console errors and foreign requests are collected in `problems`. */
-export async function openPage(browser, origin, path, contextOptions = {}) {
-  const context = await browser.newContext(contextOptions);
-  const page = await context.newPage();
+/** The page's console errors, page errors and requests to hosts other than `origin`, as they come. */
+export function problemsOf(page, origin) {
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('request', (r) => { if (!r.url().startsWith(origin) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) problems.push(`request to another host: ${r.url()}`); });
+  return problems;
+}
+
+/** A page in a new context, its problems collected (problemsOf). */
+export async function openPage(browser, origin, path, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const problems = problemsOf(page, origin);
   if (path) await page.goto(origin + path);
   return { context, page, problems };
 }
