@@ -27,13 +27,15 @@ stage "Install what is missing"
 bash .ci/install.sh
 
 # The pkg/ check rebuilds both wasm modules (about 20 CPU-minutes) in its own target
-# dir while cargo builds and runs the native tests: two builds side by side fill
-# the 2 cores better than one after the other (the wasm modules end in long
-# one-thread LTO steps). The browser tests run after both, alone, because timings are
-# among what they check. Its own process group (set -m), to stop it on exit.
+# dir while cargo builds and runs the native tests: builds side by side fill the 2
+# cores better than one after the other (each ends in a long one-thread step). At
+# nice 19: the native build's longest chain (burn-ndarray, about 6 minutes on one
+# core) then never waits, and the wasm builds take every core it leaves. The browser
+# tests run after both, alone, because timings are among what they check. Its own
+# process group (set -m), to stop it on exit.
 rm -rf target/pkg-check && mkdir -p target
 set -m
-CARGO_TARGET_DIR=target/pkg-check-build bash .ci/build-pkg.sh target/pkg-check > target/pkg-check.log 2>&1 &
+CARGO_TARGET_DIR=target/pkg-check-build nice -n 19 bash .ci/build-pkg.sh target/pkg-check > target/pkg-check.log 2>&1 &
 pkg=$!
 set +m
 
