@@ -6,7 +6,7 @@
 // for the worker's heap and wasm memory (200 updates leak 0.6 MiB; they grew 0 and
 // 0.1 MiB in every run), where the WebGPU module's own code lives. The page's code is
 // the same on both backends and soaked at full count on the CPU; its heap grows
-// 0.4–0.6 MiB once in every run, so on WebGPU its bound stays 1 MiB. A JS heap is
+// 0.2–0.6 MiB once in every run, so on WebGPU its bound stays 1 MiB. A JS heap is
 // measured with the buffers its objects hold (images are typed arrays).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
