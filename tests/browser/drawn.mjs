@@ -63,12 +63,21 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
   for (const id of ['a', 'b']) await pad(id).evaluate((canvas, px) => { canvas.style.width = `${px}px`; }, padPx);
   const cdp = await context.newCDPSession(page);
   const rand = random(padPx * 31 + dpr * 7 + (pointer === 'touch' ? 1 : 0));
+  // Where each pad and its Clear button are: the page does not move while it is drawn
+  // on, so they are read once (each read costs a round trip to the page).
+  const boxes = {};
+  async function boxesOf(id) {
+    if (!boxes[id]) {
+      await pad(id).scrollIntoViewIfNeeded();
+      boxes[id] = { pad: await pad(id).boundingBox(), clear: await root.locator(`[data-testid=clear-${id}]`).boundingBox() };
+    }
+    return boxes[id];
+  }
 
   /** One stroke set on pad `id`: longer side `scale` of the pad, centred or at a random spot. */
   async function draw(id, strokes, scale, spot) {
-    await root.locator(`[data-testid=clear-${id}]`).click();
-    await pad(id).scrollIntoViewIfNeeded();
-    const box = await pad(id).boundingBox();
+    const { pad: box, clear } = await boxesOf(id);
+    await click(clear);
     const xs = strokes.flat().map((p) => p[0]);
     const ys = strokes.flat().map((p) => p[1]);
     const [x0, y0] = [Math.min(...xs), Math.min(...ys)];
@@ -115,6 +124,14 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
       sent.push(send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: last[0], y: last[1], button: 'left', buttons: 0, clickCount: 1 }));
     }
     await Promise.all(sent);
+  }
+
+  /** A mouse click in the middle of `box` (a button: the pointer that draws does not matter there). */
+  async function click(box) {
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y });
+    await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x, y, button: 'left', buttons: 1, clickCount: 1 });
+    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x, y, button: 'left', buttons: 0, clickCount: 1 });
   }
 
   /** The distance and verdict the page settles on for what is on the pads now. */
