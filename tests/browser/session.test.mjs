@@ -1,15 +1,15 @@
 // The visitor's session in a real Chromium: the engine owns it (weights, training
 // set, options, steps), the page keeps snapshots of it and a list of saved models in
 // IndexedDB. Nothing fine-tuned is lost — not to a new release, a corrupt saved
-// model or a full disk —, and a session file goes out and comes back whole, a bad one
-// refused with the engine's reason. (That no stale distance shows while the engine
-// moves to WebGPU is timed in responsive.test.mjs.)
+// model or a full disk —, a session file goes out and comes back whole, a bad one is
+// refused with the engine's reason, and no stale distance shows while the engine
+// moves to WebGPU.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startServer, launch, openPage } from './harness.mjs';
 import {
-  SHIPPED, RELEASE, strokes, onBackend, distanceOf, statusText, waitForStatus, savedValue, saveValue, sessionFields, sessionFile,
+  SHIPPED, RELEASE, strokes, draw, within, onBackend, distanceOf, statusText, waitForStatus, savedValue, saveValue, sessionFields, sessionFile,
 } from './page-helpers.mjs';
 
 let server, origin;
@@ -241,6 +241,59 @@ test('a session trained on WebGPU is the same on the CPU and after a reload', { 
     await ready(page);
     assert.match(await statusText(page), /^Restored your fine-tuned model\. Restored 4 training examples\./);
     assert.equal(await probe(page), onCpu);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('no stale answer while the engine moves to WebGPU', { timeout: 300_000 }, async () => {
+  const browser = await launch('webgpu');
+  try {
+    const { context, page, problems } = await openPage(browser, origin, null, { serviceWorkers: 'block' });
+    // The WebGPU module arrives late: the drawing is answered by the CPU module while
+    // the engine gets ready to move, and the move comes after the last stroke.
+    await context.route('**/pkg/gpu/siamese_digits_bg.wasm', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      await route.continue();
+    });
+    await page.goto(`${origin}/www/index.html`);
+    await ready(page);
+    const ui = within(page);
+    assert.equal(await ui.testid('backend').getAttribute('data-backend'), 'cpu');
+    // Every distance the element settles on, and when each stroke ended (page clock).
+    await page.evaluate(() => {
+      const root = document.querySelector('siamese-digits').shadowRoot;
+      const out = root.querySelector('[data-testid=distance]');
+      window.settled = [];
+      new MutationObserver(() => {
+        if (out.getAttribute('aria-busy') === 'false' && out.dataset.value !== '') {
+          window.settled.push({ t: performance.now(), d: Number(out.dataset.value), backend: root.querySelector('[data-testid=backend]').dataset.backend });
+        }
+      }).observe(out, { attributes: true, attributeFilter: ['aria-busy', 'data-value'] });
+      // When the page handled each stroke's end: an event's timeStamp is when the browser
+      // took it in, which can come before an answer the page settled while it waited.
+      window.strokeEnds = [];
+      for (const id of ['a', 'b']) root.querySelector(`[data-testid=pad-${id}]`).addEventListener('pointerup', () => window.strokeEnds.push(performance.now()));
+    });
+    await draw(page, ui.pad('a'), strokes(4, 0));
+    await draw(page, ui.pad('b'), strokes(9, 0));
+    const end = await page.evaluate(() => Math.max(...window.strokeEnds));
+    await onBackend(page, 'webgpu');
+    await page.waitForTimeout(3000);
+    // The finished drawing's distance, asked directly of the engine now on WebGPU.
+    const expected = await page.evaluate(async () => {
+      const { client, pads } = document.querySelector('siamese-digits');
+      return (await client.compare(pads.a.transferable(), pads.b.transferable())).distance;
+    });
+    const settled = await page.evaluate(() => window.settled);
+    const right = (s) => Math.abs(s.d - expected) <= 1e-4 * expected;
+    const after = settled.filter((s) => s.t >= end);
+    const log = JSON.stringify(settled.map((s) => ({ ...s, t: Math.round(s.t - end) })));
+    assert.ok(['cpu', 'webgpu'].every((b) => settled.some((s) => s.backend === b)), `distances came from both modules: ${log}`);
+    assert.ok(after.every(right), `after the last stroke every settled distance is ${expected}: ${log}`);
+    const shown = settled.filter((s) => s.t <= end + 500).at(-1);
+    assert.ok(shown && right(shown), `within 500 ms of the last stroke the right distance is shown: ${log}`);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
