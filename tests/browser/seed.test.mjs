@@ -1,6 +1,7 @@
 // The reference post's network in the page, on both backends: chosen in mode="full"
 // (its weights downloaded then, and only then), answering the pads, its 2-D plane as
-// the map, fine-tuned like ours, and ours back unchanged when switched back.
+// the map, fine-tuned like ours, and ours back unchanged when switched back; once
+// chosen, it works offline too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, openPage } from './harness.mjs';
@@ -97,3 +98,29 @@ for (const backend of ['webgpu', 'cpu']) {
     }
   });
 }
+
+test('once chosen on a first visit, the seed network works offline (cpu)', { timeout: 300_000 }, async () => {
+  const browser = await launch('cpu');
+  const { context, page, problems } = await openPage(browser, origin);
+  try {
+    // A first visit: the engine's worker starts before the service worker exists.
+    await page.goto(`${origin}/www/index.html?backend=cpu`);
+    await page.evaluate(() => window.siameseReady);
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    const ui = within(page);
+    await ui.testid('model').selectOption('seed');
+    await answering(page, 'seed');
+    const online = await compare(page, ui, strokes(7, 0), strokes(1, 0));
+
+    await context.setOffline(true);
+    await page.reload();
+    await page.evaluate(() => window.siameseReady);
+    await ui.testid('model').selectOption('seed'); // its weights come from the cache now
+    await answering(page, 'seed');
+    const offline = await compare(page, ui, strokes(7, 0), strokes(1, 0));
+    assert.equal(offline.d, online.d);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});
