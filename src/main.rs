@@ -346,6 +346,9 @@ fn run_eval(mut args: Args) -> Result<(), String> {
 fn run_curves(mut args: Args) -> Result<(), String> {
     let out: PathBuf = args.value("--out")?.map(PathBuf::from).ok_or("curves needs --out FILE.svg")?;
     let files = std::mem::take(&mut args.0);
+    if let Some(option) = files.iter().find(|f| f.starts_with("--")) {
+        return Err(format!("unexpected argument `{option}`"));
+    }
     if files.is_empty() {
         return Err("curves needs the runs' .curve.json files".into());
     }
@@ -354,8 +357,9 @@ fn run_curves(mut args: Args) -> Result<(), String> {
         .map(|file| {
             let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
-            let name = json["recipe"].as_str().ok_or(format!("{file}: no recipe named (not a .curve.json of train?)"))?.to_string();
-            let curve = serde_json::from_value(json["epochs"].clone()).map_err(|e| format!("{file}: epochs: {e}"))?;
+            let curve = serde_json::from_value(json["epochs"].clone()).map_err(|e| format!("{file}: not a .curve.json of train ({e})"))?;
+            // Each run by its file's name: two runs of one recipe stay apart.
+            let name = std::path::Path::new(file).file_stem().map_or(file.clone(), |s| s.to_string_lossy().trim_end_matches(".curve").to_string());
             Ok((name, curve))
         })
         .collect::<Result<Vec<(String, Vec<recipe::Epoch>)>, String>>()?;

@@ -203,13 +203,13 @@ pub fn curve_svg(title: &str, curve: &[Epoch]) -> String {
 
 /// Several runs' learning curves in one picture, to compare: validation accuracy on
 /// the left, validation AUC on the right, one line per run (`(name, curve)`) on
-/// shared axes (0.5 to 1, epochs from 1 to the longest run's). Their losses are
+/// shared axes (0.5 to 1, epochs from 1 to the last run's last). Their losses are
 /// left out: each recipe has its own margin, so their scales differ.
 pub fn runs_svg(runs: &[(String, Vec<Epoch>)]) -> String {
     const W: f64 = 300.0;
     const H: f64 = 180.0;
     const COLOURS: [&str; 4] = ["#c53030", "#2b6cb0", "#2f855a", "#6b46c1"];
-    let epochs = runs.iter().map(|(_, c)| c.len()).max().unwrap_or(0).max(2);
+    let epochs = runs.iter().flat_map(|(_, c)| c.iter().map(|e| e.epoch)).max().unwrap_or(0).max(2);
     let x = |epoch: usize| (epoch as f64 - 1.0) / (epochs as f64 - 1.0) * W;
     let y = |v: f64| H - (v.clamp(0.5, 1.0) - 0.5) / 0.5 * H;
     let height = 250.0 + 16.0 * runs.len() as f64;

@@ -64,12 +64,17 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
   const cdp = await context.newCDPSession(page);
   const rand = random(padPx * 31 + dpr * 7 + (pointer === 'touch' ? 1 : 0));
   // Where each pad and its Clear button are: the page does not move while it is drawn
-  // on, so they are read once (each read costs a round trip to the page).
+  // on, so they are read once (each read costs a round trip to the page), with the
+  // pad's figure (the pad, its buttons below it) in the middle of the view.
   const boxes = {};
   async function boxesOf(id) {
     if (!boxes[id]) {
-      await pad(id).scrollIntoViewIfNeeded();
+      await pad(id).evaluate((canvas) => canvas.closest('figure').scrollIntoView({ block: 'center' }));
       boxes[id] = { pad: await pad(id).boundingBox(), clear: await root.locator(`[data-testid=clear-${id}]`).boundingBox() };
+      const view = page.viewportSize();
+      for (const [what, b] of Object.entries(boxes[id])) {
+        if (b.y < 0 || b.y + b.height > view.height) throw new Error(`pad ${id}: its ${what} is not in the ${view.width}×${view.height} view`);
+      }
     }
     return boxes[id];
   }

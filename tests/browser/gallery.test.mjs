@@ -425,7 +425,7 @@ test('matching stays live with 100 references: while drawing, at most one stray 
     // Work that grew with the gallery would be in every update, so one stray task is
     // let pass, two are not.
     const { longTasks, updates } = await page.evaluate(() => ({ longTasks: window.longTasks, updates: window.updates }));
-    assert.ok(updates >= 16, `${updates} updates of the matches while drawing`);
+    assert.ok(updates >= 8, `${updates} updates of the matches while drawing (each drawing changes its pad's)`);
     assert.ok(longTasks.length <= 1 && longTasks.every((d) => d < 100), `main-thread tasks over 50 ms in ${updates} updates while drawing: ${longTasks}`);
     assert.deepEqual(problems, []);
   } finally {

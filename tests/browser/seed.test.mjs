@@ -106,7 +106,8 @@ test('once chosen on a first visit, the seed network works offline (cpu)', { tim
     // A first visit: the engine's worker starts before the service worker exists.
     await page.goto(`${origin}/www/index.html?backend=cpu`);
     await page.evaluate(() => window.siameseReady);
-    await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+    // Controlled: the service worker has claimed the page and its engine's worker.
+    await page.waitForFunction(() => navigator.serviceWorker.controller);
     const ui = within(page);
     await ui.testid('model').selectOption('seed');
     await answering(page, 'seed');
