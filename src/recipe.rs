@@ -147,11 +147,28 @@ pub fn fit_pairs(
     Ok(curve)
 }
 
+/// A chart panel's size, in SVG pixels.
+const W: f64 = 300.0;
+const H: f64 = 180.0;
+
+/// A panel's frame in its own coordinates: the box, its heading, the y axis's top and
+/// bottom labels, and epochs from 1 to `epochs` along the bottom.
+fn panel(heading: &str, top: &str, bottom: &str, epochs: usize) -> String {
+    format!(
+        r##"<rect width="{W}" height="{H}" fill="none" stroke="#888"/>
+<text x="{}" y="-6" text-anchor="middle">{heading}</text><text x="-4" y="10" text-anchor="end">{top}</text><text x="-4" y="{H}" text-anchor="end">{bottom}</text>
+<text x="0" y="{}" text-anchor="middle">1</text><text x="{W}" y="{}" text-anchor="middle">{epochs}</text><text x="{}" y="{}" text-anchor="middle">epoch</text>"##,
+        W / 2.0,
+        H + 14.0,
+        H + 14.0,
+        W / 2.0,
+        H + 28.0
+    )
+}
+
 /// A learning curve as a picture: training loss on the left, validation accuracy and
 /// AUC on the right, one point per epoch. Plain SVG, no plotting tool.
 pub fn curve_svg(title: &str, curve: &[Epoch]) -> String {
-    const W: f64 = 300.0;
-    const H: f64 = 180.0;
     let n = curve.len().max(2) as f64;
     let max_loss = curve.iter().map(|e| e.loss as f64).fold(0.0, f64::max).max(1e-6);
     // Panel-local coordinates: x by epoch (1 at the left edge), y from the top.
@@ -171,19 +188,7 @@ pub fn curve_svg(title: &str, curve: &[Epoch]) -> String {
         escape(title)
     );
     for (left, heading, top, bottom) in [(50.0, "training loss", format!("{max_loss:.3}"), "0"), (400.0, "validation pairs", "1.0".to_string(), "0.5")] {
-        let _ = write!(
-            svg,
-            r##"<g transform="translate({left},40)"><rect width="{W}" height="{H}" fill="none" stroke="#888"/>
-<text x="{}" y="-6" text-anchor="middle">{heading}</text><text x="-4" y="10" text-anchor="end">{top}</text><text x="-4" y="{H}" text-anchor="end">{bottom}</text>
-<text x="0" y="{}" text-anchor="middle">1</text><text x="{W}" y="{}" text-anchor="middle">{}</text><text x="{}" y="{}" text-anchor="middle">epoch</text></g>
-"##,
-            W / 2.0,
-            H + 14.0,
-            H + 14.0,
-            curve.len(),
-            W / 2.0,
-            H + 28.0
-        );
+        let _ = writeln!(svg, r##"<g transform="translate({left},40)">{}</g>"##, panel(heading, &top, bottom, curve.len()));
     }
     let _ = write!(
         svg,
@@ -206,8 +211,6 @@ pub fn curve_svg(title: &str, curve: &[Epoch]) -> String {
 /// shared axes (0.5 to 1, epochs from 1 to the last run's last). Their losses are
 /// left out: each recipe has its own margin, so their scales differ.
 pub fn runs_svg(runs: &[(String, Vec<Epoch>)]) -> String {
-    const W: f64 = 300.0;
-    const H: f64 = 180.0;
     const COLOURS: [&str; 4] = ["#c53030", "#2b6cb0", "#2f855a", "#6b46c1"];
     let epochs = runs.iter().flat_map(|(_, c)| c.iter().map(|e| e.epoch)).max().unwrap_or(0).max(2);
     let x = |epoch: usize| (epoch as f64 - 1.0) / (epochs as f64 - 1.0) * W;
@@ -221,18 +224,7 @@ pub fn runs_svg(runs: &[(String, Vec<Epoch>)]) -> String {
 "##
     );
     for (left, heading, pick) in [(50.0, "validation accuracy", (|e: &Epoch| e.accuracy) as fn(&Epoch) -> f64), (400.0, "validation AUC", |e: &Epoch| e.auc)] {
-        let _ = write!(
-            svg,
-            r##"<g transform="translate({left},20)"><rect width="{W}" height="{H}" fill="none" stroke="#888"/>
-<text x="{}" y="-6" text-anchor="middle">{heading}</text><text x="-4" y="10" text-anchor="end">1.0</text><text x="-4" y="{H}" text-anchor="end">0.5</text>
-<text x="0" y="{}" text-anchor="middle">1</text><text x="{W}" y="{}" text-anchor="middle">{epochs}</text><text x="{}" y="{}" text-anchor="middle">epoch</text>
-"##,
-            W / 2.0,
-            H + 14.0,
-            H + 14.0,
-            W / 2.0,
-            H + 28.0
-        );
+        let _ = writeln!(svg, r##"<g transform="translate({left},20)">{}"##, panel(heading, "1.0", "0.5", epochs));
         for (k, (name, curve)) in runs.iter().enumerate() {
             let points = curve.iter().map(|e| format!("{:.1},{:.1}", x(e.epoch), y(pick(e)))).collect::<Vec<_>>().join(" ");
             let _ = writeln!(svg, r##"<polyline data-run="{}" fill="none" stroke="{}" stroke-width="2" points="{points}"/>"##, escape(name), COLOURS[k % COLOURS.len()]);

@@ -82,7 +82,8 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
   /** One stroke set on pad `id`: longer side `scale` of the pad, centred or at a random spot. */
   async function draw(id, strokes, scale, spot) {
     const { pad: box, clear } = await boxesOf(id);
-    await click(clear);
+    // A mouse click on the button (the pointer that draws does not matter there).
+    await page.mouse.click(clear.x + clear.width / 2, clear.y + clear.height / 2);
     const xs = strokes.flat().map((p) => p[0]);
     const ys = strokes.flat().map((p) => p[1]);
     const [x0, y0] = [Math.min(...xs), Math.min(...ys)];
@@ -129,14 +130,6 @@ export async function drawingPage(browser, origin, backend, { padPx, dpr, pointe
       sent.push(send('Input.dispatchMouseEvent', { type: 'mouseReleased', x: last[0], y: last[1], button: 'left', buttons: 0, clickCount: 1 }));
     }
     await Promise.all(sent);
-  }
-
-  /** A mouse click in the middle of `box` (a button: the pointer that draws does not matter there). */
-  async function click(box) {
-    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x, y });
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mousePressed', x, y, button: 'left', buttons: 1, clickCount: 1 });
-    await cdp.send('Input.dispatchMouseEvent', { type: 'mouseReleased', x, y, button: 'left', buttons: 0, clickCount: 1 });
   }
 
   /** The distance and verdict the page settles on for what is on the pads now. */
