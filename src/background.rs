@@ -255,6 +255,8 @@ pub struct Mixture<'a> {
     sampler: Sampler,
     symbols: &'a Symbols,
     shares: Shares,
+    /// Where episodes draw their classes (by default, `shares`).
+    episode_shares: Shares,
     rng: Rng,
 }
 
@@ -262,7 +264,13 @@ impl<'a> Mixture<'a> {
     /// `sampler` draws the digits (with their own augmentation).
     pub fn new(digits: &'a Dataset, sampler: Sampler, symbols: &'a Symbols, shares: Shares, seed: u64) -> Self {
         let shares = if symbols.is_empty() { Shares { symbols: 0.0, ..shares } } else { shares };
-        Self { digits, sampler, symbols, shares, rng: Rng::new(seed ^ 0xba5e) }
+        Self { digits, sampler, symbols, shares, episode_shares: shares, rng: Rng::new(seed ^ 0xba5e) }
+    }
+
+    /// Episodes draw their classes by `shares` instead of the pairs' shares.
+    pub fn with_episode_shares(mut self, shares: Shares) -> Self {
+        self.episode_shares = if self.symbols.is_empty() { Shares { symbols: 0.0, ..shares } } else { shares };
+        self
     }
 
     fn class_from(&mut self, source: usize) -> Class {
@@ -273,8 +281,8 @@ impl<'a> Mixture<'a> {
         }
     }
 
-    fn source(&mut self) -> usize {
-        let Shares { digits, symbols, made_up } = self.shares;
+    fn source(&mut self, shares: Shares) -> usize {
+        let Shares { digits, symbols, made_up } = shares;
         let r = self.rng.uniform(0.0, digits + symbols + made_up);
         if r < digits { 0 } else if r < digits + symbols { 1 } else { 2 }
     }
@@ -292,12 +300,12 @@ impl<'a> Mixture<'a> {
     }
 
     /// An episode of `classes` distinct classes (each from a source drawn by the
-    /// shares) with `shots` drawings each. When a source runs out of classes (there
+    /// episode shares) with `shots` drawings each. When a source runs out of classes (there
     /// are ten digits), the class is a made-up symbol, of which there is no end.
     pub fn episode(&mut self, classes: usize, shots: usize) -> Episode {
         let mut chosen: Vec<Class> = Vec::with_capacity(classes);
         while chosen.len() < classes {
-            let fresh = (0..100).map(|_| { let s = self.source(); self.class_from(s) }).find(|c| !chosen.contains(c));
+            let fresh = (0..100).map(|_| { let s = self.source(self.episode_shares); self.class_from(s) }).find(|c| !chosen.contains(c));
             chosen.push(fresh.unwrap_or_else(|| Class::MadeUp(self.rng.next_u64())));
         }
         let mut images = Vec::with_capacity(classes * shots * IMAGE_PIXELS);
@@ -306,7 +314,7 @@ impl<'a> Mixture<'a> {
                 self.draw(class, &mut images);
             }
         }
-        Episode { images, classes, shots }
+        Episode { images, classes, shots, weight: 1.0 }
     }
 
     /// `n` pairs, exactly half of them (rounded up) "same", interleaved.
@@ -314,13 +322,13 @@ impl<'a> Mixture<'a> {
         let mut batch = PairBatch::default();
         for k in 0..n {
             let same = k % 2 == 0;
-            let source = self.source();
+            let source = self.source(self.shares);
             let a = self.class_from(source);
             let b = if same {
                 a
             } else {
                 loop {
-                    let other_source = if self.rng.below(2) == 0 { source } else { self.source() };
+                    let other_source = if self.rng.below(2) == 0 { source } else { self.source(self.shares) };
                     let b = self.class_from(other_source);
                     if b != a {
                         break b;
@@ -378,8 +386,14 @@ mod tests {
         let episode = mixture.episode(12, 3);
         assert_eq!((episode.classes, episode.shots, episode.images.len()), (12, 3, 12 * 3 * IMAGE_PIXELS));
         // Ten digit classes, then two made-up symbols: drawn as strokes, not the flat 0.5 digit.
-        let class = |c: usize| &episode.images[c * 3 * IMAGE_PIXELS..(c + 1) * 3 * IMAGE_PIXELS];
-        assert_eq!((0..12).filter(|&c| class(c).iter().all(|&v| v == 0.5)).count(), 10);
+        let class_of = |episode: &Episode, c: usize| episode.images[c * 3 * IMAGE_PIXELS..(c + 1) * 3 * IMAGE_PIXELS].to_vec();
+        assert_eq!((0..12).filter(|&c| class_of(&episode, c).iter().all(|&v| v == 0.5)).count(), 10);
+        // Episodes can draw elsewhere than the pairs: here made-up symbols only.
+        let only_made_up = Shares { digits: 0.0, symbols: 0.0, made_up: 1.0 };
+        let mut mixture = mixture.with_episode_shares(only_made_up);
+        let episode = mixture.episode(12, 3);
+        assert_eq!((0..12).filter(|&c| class_of(&episode, c).iter().all(|&v| v == 0.5)).count(), 0);
+        assert!(mixture.pairs(8).first.chunks(IMAGE_PIXELS).all(|image| image.iter().all(|&v| v == 0.5)), "pairs still draw digits only");
     }
 
     #[test]

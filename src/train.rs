@@ -88,11 +88,15 @@ pub enum Batch {
 
 /// `classes` classes with `shots` drawings each, class after class (`[classes · shots, 784]`
 /// flattened); the first half of each class's drawings are its support, the rest its queries.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Episode {
     pub images: Vec<f32>,
     pub classes: usize,
     pub shots: usize,
+    /// The loss is multiplied by this. Adam scales each step by the gradients' running
+    /// size, so episodes, whose loss is far larger than the pairs', would otherwise
+    /// shrink the pair steps between them.
+    pub weight: f32,
 }
 
 impl Batch {
@@ -214,7 +218,7 @@ impl Trainer {
                 let all = all.reshape([e.classes, e.shots, dim]);
                 let support = e.shots / 2;
                 let loss = crate::loss::PrototypicalLossConfig::new().init();
-                loss.forward(all.clone().narrow(1, 0, support), all.narrow(1, support, e.shots - support))
+                loss.forward(all.clone().narrow(1, 0, support), all.narrow(1, support, e.shots - support)).mul_scalar(e.weight)
             }
             _ => panic!("the batch does not match the loss: contrastive takes pairs, triplet takes triplets"),
         };
@@ -375,7 +379,7 @@ mod tests {
         for step in 0..20 {
             // Two classes, four drawings each (two support, two queries), a different four each step.
             let images = by_class[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[(step + k) % c.len()]).to_vec())).collect();
-            let batch = Batch::Episode(Episode { images, classes: 2, shots: 4 });
+            let batch = Batch::Episode(Episode { images, classes: 2, shots: 4, weight: 1.0 });
             assert_eq!(batch.len(), 8);
             let taken = trainer.step(&batch, 3e-3);
             let values = taken.values.to_data().try_to_vec::<f32>().unwrap();
