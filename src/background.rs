@@ -263,14 +263,19 @@ pub struct Mixture<'a> {
 impl<'a> Mixture<'a> {
     /// `sampler` draws the digits (with their own augmentation).
     pub fn new(digits: &'a Dataset, sampler: Sampler, symbols: &'a Symbols, shares: Shares, seed: u64) -> Self {
-        let shares = if symbols.is_empty() { Shares { symbols: 0.0, ..shares } } else { shares };
+        let shares = Self::drawable(shares, symbols);
         Self { digits, sampler, symbols, shares, episode_shares: shares, rng: Rng::new(seed ^ 0xba5e) }
     }
 
     /// Episodes draw their classes by `shares` instead of the pairs' shares.
     pub fn with_episode_shares(mut self, shares: Shares) -> Self {
-        self.episode_shares = if self.symbols.is_empty() { Shares { symbols: 0.0, ..shares } } else { shares };
+        self.episode_shares = Self::drawable(shares, self.symbols);
         self
+    }
+
+    /// `shares` without the symbols' when there are none to draw.
+    fn drawable(shares: Shares, symbols: &Symbols) -> Shares {
+        if symbols.is_empty() { Shares { symbols: 0.0, ..shares } } else { shares }
     }
 
     fn class_from(&mut self, source: usize) -> Class {

@@ -214,7 +214,11 @@ fn run_train(mut args: Args) -> Result<(), String> {
         }
     };
     let objective = match episode {
-        Some((classes, shots)) => format!("{loss:?} loss, every other step an episode of {classes} classes × {shots} (prototypical loss)"),
+        Some((classes, shots)) => format!(
+            "{loss:?} loss, every other step an episode of {classes} classes × {shots} (prototypical loss, weight {}, shares {:?})",
+            episode_weight.unwrap_or(1.0),
+            episode_shares.unwrap_or(shares)
+        ),
         None => format!("{loss:?} loss"),
     };
     println!(

@@ -93,9 +93,9 @@ pub struct Episode {
     pub images: Vec<f32>,
     pub classes: usize,
     pub shots: usize,
-    /// The loss is multiplied by this. Adam scales each step by the gradients' running
-    /// size, so episodes, whose loss is far larger than the pairs', would otherwise
-    /// shrink the pair steps between them.
+    /// The loss is multiplied by this: how much an episode counts against the pair
+    /// batches it alternates with (they share one Adam state). In the README's trials,
+    /// 0.1 kept digit pairs at 99.01 % where 1 let them fall to 98.32 %.
     pub weight: f32,
 }
 
@@ -387,6 +387,25 @@ mod tests {
         }
         let (first, last) = (losses[..3].iter().sum::<f32>() / 3.0, losses[17..].iter().sum::<f32>() / 3.0);
         assert!(last < 0.5 * first, "prototypical loss {first} → {last}");
+    }
+
+    #[test]
+    fn an_episode_s_weight_scales_its_loss() {
+        let device = cpu();
+        device.seed(3);
+        let set = halves(8);
+        let by_class = set.by_class();
+        let images: Vec<f32> = by_class[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[k % c.len()]).to_vec())).collect();
+        let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
+        let loss = |weight: f32| {
+            let mut trainer = Trainer::new(model.clone(), TrainConfig::new().with_augment(false), &device);
+            let batch = Batch::Episode(Episode { images: images.clone(), classes: 2, shots: 4, weight });
+            let taken = trainer.step(&batch, 1e-3);
+            taken.values.to_data().try_to_vec::<f32>().unwrap()[0]
+        };
+        let (full, quarter) = (loss(1.0), loss(0.25));
+        assert!(full > 0.01, "an untrained episode has a loss ({full})");
+        assert!((quarter - 0.25 * full).abs() < 1e-5 * full.max(1.0), "weight 0.25: {quarter} against {full}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startServer, launch, openPage } from './harness.mjs';
+import { firstView } from './page-helpers.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -100,20 +101,12 @@ async function pageFigures(backend) {
   };
 }
 
-async function firstView() {
+async function cpuFirstView() {
   const browser = await launch('webgpu');
   const { page } = await openPage(browser, origin);
-  const urls = new Set();
-  let ready = false;
-  page.on('response', (r) => { if (!ready) urls.add(new URL(r.url()).pathname); });
-  await page.goto(`${origin}/www/index.html?backend=cpu`);
-  await page.evaluate(() => window.siameseReady);
-  ready = true;
+  const view = await firstView(page, `${origin}/www/index.html?backend=cpu`);
   await browser.close();
-  const files = [...urls].filter((p) => existsSync(new URL(`.${p}`, ROOT)) && !p.endsWith('/'));
-  const raw = files.reduce((s, p) => s + readFileSync(new URL(`.${p}`, ROOT)).length, 0);
-  const gz = files.reduce((s, p) => s + gzipOf(p), 0);
-  return { files, raw, gz, gpuModule: files.some((p) => p.includes('/gpu/')) };
+  return view;
 }
 
 console.log('== the page (headless Chromium; WebGPU is SwiftShader, a software GPU)');
@@ -127,7 +120,7 @@ for (const backend of ['cpu', 'webgpu']) {
   console.log(`main thread meanwhile: long tasks           ${f.count}, longest ${f.longest.toFixed(0)} ms, total blocking time ${f.tbt.toFixed(0)} ms`);
 }
 
-const view = await firstView();
+const view = await cpuFirstView();
 console.log('\n== first view on the CPU path (index.html?backend=cpu, every response before siameseReady)');
 console.log(`${view.files.length} files, ${kb(view.raw)} raw, ${kb(view.gz)} gzip -9${view.gpuModule ? ' (includes the WebGPU module!)' : ''}`);
 for (const p of view.files) console.log(`  ${p}`);

@@ -1,9 +1,11 @@
 // Helpers for the tests that drive the demo page: synthetic stroke digits drawn with
 // real mouse events, waiting for the distance the page settles on, what the page
-// keeps in IndexedDB, and crafted weights and session files.
+// keeps in IndexedDB, what its first view downloads, and crafted weights and session files.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { existsSync, readFileSync } from 'node:fs';
+import { crc32, gzipSync } from 'node:zlib';
+
+const ROOT = new URL('../../', import.meta.url);
 
 /** The shipped weights file, and the release (its checksum) a build carrying it reports. */
 export const SHIPPED = readFileSync(new URL('../../weights/default.bin', import.meta.url));
@@ -189,4 +191,24 @@ export function sessionFile(f) {
   ]);
   const out = Buffer.concat([Buffer.from('SIAMSESS'), u32(f.version), u32(body.length), body]);
   return Buffer.concat([out, u32(crc32(out))]);
+}
+
+/** The first view of the page at `url`: every file of this repository the page fetched
+ * before `siameseReady`, their total size raw and gzip -9, and whether the WebGPU
+ * module was among them. */
+export async function firstView(page, url) {
+  const paths = new Set();
+  const seen = (r) => paths.add(new URL(r.url()).pathname);
+  page.on('response', seen);
+  await page.goto(url);
+  await page.evaluate(() => window.siameseReady);
+  page.off('response', seen);
+  const files = [...paths].filter((p) => !p.endsWith('/') && existsSync(new URL(`.${p}`, ROOT)));
+  const bytes = files.map((p) => readFileSync(new URL(`.${p}`, ROOT)));
+  return {
+    files,
+    raw: bytes.reduce((sum, b) => sum + b.length, 0),
+    gz: bytes.reduce((sum, b) => sum + gzipSync(b, { level: 9 }).length, 0),
+    gpuModule: files.some((p) => p.includes('/gpu/')),
+  };
 }
