@@ -5,7 +5,7 @@
 // VERSION is the hash of pkg/ written by .ci/build-pkg.sh, so a new build installs
 // a new cache. Only caches named with this demo's prefix are ever deleted: the
 // origin's other caches belong to the host.
-const VERSION = 'pkg-c95ebd70243c7fb5';
+const VERSION = 'pkg-b2f9c5a88fe4fd34';
 const PREFIX = 'siamese-digits-';
 const CACHE = `${PREFIX}${VERSION}`;
 const FILES = [

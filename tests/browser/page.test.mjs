@@ -277,11 +277,12 @@ for (const backend of ['webgpu', 'cpu']) {
 // The README's "first view ≤ 1.0 MB gzip", in the KiB its figures are given in.
 const FIRST_VIEW_GZIP = 1000 * 1024;
 
-test('?backend=cpu picks the CPU although WebGPU is there, and its first view stays within 1,000 KiB gzip', { timeout: 120_000 }, async () => {
+test('?backend=cpu picks the CPU although WebGPU is there, and its first view stays within 1,000 KiB gzip', { timeout: 120_000 }, async (t) => {
   const browser = await launch('webgpu');
   const { page, problems } = await openPage(browser, origin);
   try {
     const view = await firstView(page, `${origin}/www/index.html?backend=cpu`);
+    t.diagnostic(`first view: ${view.files.length} files, ${view.raw} bytes raw, ${view.gz} bytes gzip -9`);
     assert.equal(view.gpuModule, false, `the CPU path fetched the WebGPU module: ${view.files.join(', ')}`);
     assert.ok(view.files.some((p) => p.endsWith('/pkg/siamese_digits_bg.wasm')), `no CPU module among ${view.files.join(', ')}`);
     assert.ok(view.gz <= FIRST_VIEW_GZIP, `first view ${view.gz} bytes gzip -9 (> ${FIRST_VIEW_GZIP}): ${view.files.join(', ')}`);
