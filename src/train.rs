@@ -366,20 +366,24 @@ mod tests {
         (first, last)
     }
 
+    /// An episode of `set`'s first two classes, four drawings each, starting at drawing `from`.
+    fn two_class_episode(set: &Dataset, from: usize, weight: f32) -> Batch {
+        let images = set.by_class()[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[(from + k) % c.len()]).to_vec())).collect();
+        Batch::Episode(Episode { images, classes: 2, shots: 4, weight })
+    }
+
     #[test]
     fn episodes_train_with_the_prototypical_loss_and_lower_it() {
         let device = cpu();
         device.seed(2);
         let set = halves(40);
-        let by_class = set.by_class();
         let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
         let config = TrainConfig::new().with_augment(false).with_learning_rate(3e-3);
         let mut trainer = Trainer::new(model, config, &device);
         let mut losses = Vec::new();
         for step in 0..20 {
             // Two classes, four drawings each (two support, two queries), a different four each step.
-            let images = by_class[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[(step + k) % c.len()]).to_vec())).collect();
-            let batch = Batch::Episode(Episode { images, classes: 2, shots: 4, weight: 1.0 });
+            let batch = two_class_episode(&set, step, 1.0);
             assert_eq!(batch.len(), 8);
             let taken = trainer.step(&batch, 3e-3);
             let values = taken.values.to_data().try_to_vec::<f32>().unwrap();
@@ -394,12 +398,10 @@ mod tests {
         let device = cpu();
         device.seed(3);
         let set = halves(8);
-        let by_class = set.by_class();
-        let images: Vec<f32> = by_class[..2].iter().flat_map(|c| (0..4).flat_map(|k| set.image(c[k % c.len()]).to_vec())).collect();
         let model = SiameseNetwork::new(&EncoderConfig::preset(Preset::Default), &device);
         let loss = |weight: f32| {
             let mut trainer = Trainer::new(model.clone(), TrainConfig::new().with_augment(false), &device);
-            let batch = Batch::Episode(Episode { images: images.clone(), classes: 2, shots: 4, weight });
+            let batch = two_class_episode(&set, 0, weight);
             let taken = trainer.step(&batch, 1e-3);
             taken.values.to_data().try_to_vec::<f32>().unwrap()[0]
         };
